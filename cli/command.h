@@ -1,0 +1,26 @@
+// A subcommand of `hwnas`: its name ("query pareto"), one-line summary, flags, and body.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+
+namespace hwnas {
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::vector<FlagSpec> flags;
+  std::function<int(const Args&)> run;
+};
+
+Command SearchCommand();
+Command QueryParetoCommand();
+Command QueryBestCommand();
+Command QueryRunsCommand();
+Command DevicesCommand();
+Command SpaceShowCommand();
+
+}  // namespace hwnas

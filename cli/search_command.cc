@@ -1,0 +1,124 @@
+#include <csignal>
+#include <iostream>
+#include <sstream>
+
+#include "cli/command.h"
+#include "cli/front_table.h"
+#include "cli/progress_printer.h"
+#include "core/errors.h"
+#include "search/run.h"
+
+namespace hwnas {
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+void RequestStop(int) {
+  g_stop_requested = true;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+RunOverrides ReadOverrides(const Args& args) {
+  RunOverrides o;
+  if (auto seed = args.Int("seed", 0, INT64_MAX)) o.seed = static_cast<uint64_t>(*seed);
+  if (auto threads = args.Int("threads", 0, 4096)) o.threads = static_cast<int>(*threads);
+  o.budget_evaluations = args.Int("budget", 1, int64_t{1} << 40);
+  if (args.Has("sampler")) o.sampler = args.Choice("sampler", SamplerKinds(), "");
+  if (auto devices = args.String("devices")) {
+    o.devices = SplitList(*devices);
+    if (o.devices->empty()) throw ConfigError("hwnas search: --devices: give at least one device");
+  }
+  return o;
+}
+
+int Search(const Args& args) {
+  const std::string db_path = args.String("db").value_or("hwnas.db");
+  const RunOverrides overrides = ReadOverrides(args);
+  std::optional<int64_t> resume_id;
+  RunConfig config;
+  std::unique_ptr<Store> store;
+  if (args.Has("resume")) {
+    if (overrides.seed || overrides.budget_evaluations || overrides.sampler || overrides.devices) {
+      throw ConfigError("hwnas search --resume: only --threads may change; the run's config is "
+                        "stored in " + db_path);
+    }
+    store = std::make_unique<Store>(db_path, Store::Mode::kMustExist);
+    RunRecord run;
+    if (auto id = args.Int("run", 1, INT64_MAX)) {
+      run = store->Run(*id);
+      if (run.status == "done") {
+        throw ConfigError(db_path + ": run " + std::to_string(*id) + " is already done");
+      }
+    } else {
+      auto latest = store->LatestUnfinishedRun();
+      if (!latest) throw ConfigError(db_path + ": no unfinished run to resume");
+      run = *latest;
+    }
+    config = ParseStoredRunConfig(run.config, run.config_path);
+    if (auto path = args.String("config")) {
+      if (LoadRunConfig(*path).text != config.text) {
+        throw ConfigError(*path + ": run " + std::to_string(run.id) +
+                          " was started with a different config; resume without --config to "
+                          "use the one stored with the run");
+      }
+    }
+    if (overrides.threads) config.threads = *overrides.threads;
+    resume_id = run.id;
+    std::cerr << "resuming run " << run.id << " (" << run.evaluations
+              << " evaluations stored)\n";
+  } else {
+    config = LoadRunConfig(args.Require("config"), overrides);
+  }
+  // Everything is validated before the database is created or touched.
+  Run run(config);
+  if (!store) store = std::make_unique<Store>(db_path, Store::Mode::kCreateIfMissing);
+
+  std::signal(SIGINT, RequestStop);
+  ProgressPrinter printer(stderr);
+  const RunSummary summary = run.Execute(*store, resume_id, std::ref(printer), &g_stop_requested);
+  std::signal(SIGINT, SIG_DFL);
+
+  const std::string format = args.Choice("format", kOutputFormats, "table");
+  FrontTable(store->Front(summary.run_id, "")).Print(std::cout, format);
+  std::cerr << "run " << summary.run_id << " " << summary.status << ": "
+            << summary.evaluations << " evaluations (" << summary.failures << " FAIL) in "
+            << FormatNumber(summary.seconds, 3) << " s; results in " << db_path << "\n";
+  if (summary.status == "interrupted") {
+    std::cerr << "continue with: hwnas search --db " << db_path << " --resume\n";
+    return 130;
+  }
+  std::cerr << "query with:    hwnas query pareto --db " << db_path << " --run "
+            << summary.run_id << " --device " << run.devices().front()->name() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Command SearchCommand() {
+  return {"search",
+          "run a search: sample, evaluate, cost on every device, store the fronts",
+          {{"config", "FILE", "run config YAML (configs/runs/quickstart.yaml)"},
+           {"db", "FILE", "results database, created if missing (default hwnas.db)"},
+           {"seed", "N", "random seed (overrides the config)"},
+           {"threads", "N", "worker threads, 0 = every core (overrides the config)"},
+           {"budget", "N", "number of evaluations (overrides the config)"},
+           {"sampler", "KIND", "random | nsga2 | evolution (overrides the config)"},
+           {"devices", "A,B", "device names (overrides the config)"},
+           {"resume", "", "continue the newest unfinished run in --db"},
+           {"run", "ID", "with --resume: the run to continue"},
+           {"format", "FMT", "front output: table | csv | json (default table)"}},
+          Search};
+}
+
+}  // namespace hwnas

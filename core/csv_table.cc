@@ -1,0 +1,71 @@
+#include "core/csv_table.h"
+
+#include <charconv>
+#include <fstream>
+
+#include "core/config_node.h"
+#include "core/errors.h"
+
+namespace hwnas {
+
+namespace {
+
+std::vector<std::string> SplitFields(const std::string& line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = line.find(',', start);
+    fields.push_back(line.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return fields;
+}
+
+}  // namespace
+
+CsvTable CsvTable::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path + ": cannot open file");
+  CsvTable table;
+  table.path_ = path;
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) throw IoError(path + ":1: empty file, expected a header row");
+  table.header_ = SplitFields(line);
+  size_t line_number = 1;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    auto fields = SplitFields(line);
+    if (fields.size() != table.header_.size()) {
+      throw IoError(path + ":" + std::to_string(line_number) + ": expected " +
+                    std::to_string(table.header_.size()) + " fields, found " +
+                    std::to_string(fields.size()) + " (truncated or malformed file?)");
+    }
+    table.cells_.push_back(std::move(fields));
+  }
+  return table;
+}
+
+size_t CsvTable::Column(std::string_view name) const {
+  for (size_t i = 0; i < header_.size(); ++i) {
+    if (header_[i] == name) return i;
+  }
+  throw IoError(path_ + ": no column '" + std::string(name) + "'; columns: " + JoinNames(header_));
+}
+
+std::optional<double> CsvTable::Number(size_t row, size_t column) const {
+  const std::string& text = cells_[row][column];
+  if (text.empty()) return std::nullopt;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    // Data row r sits on file line r + 2 (after the header).
+    throw IoError(path_ + ":" + std::to_string(row + 2) + ": column '" + header_[column] +
+                  "': not a number: '" + text + "'");
+  }
+  return value;
+}
+
+}  // namespace hwnas

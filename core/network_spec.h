@@ -1,0 +1,46 @@
+// The concrete layer list a candidate expands to: what an evaluator builds and what a device
+// model costs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/layer_policy.h"
+
+namespace hwnas {
+
+enum class LayerOp { kConv, kLinear, kAvgPool, kMaxPool, kGlobalAvgPool, kAdd, kBatchNorm, kRelu };
+
+std::string_view LayerOpName(LayerOp op);
+
+struct Layer {
+  LayerOp op = LayerOp::kConv;
+  int cin = 0;
+  int cout = 0;
+  int kernel = 1;
+  int stride = 1;
+  int groups = 1;
+  int padding = 0;
+  int h_in = 1;  // input height = width
+  LayerPolicy policy;
+
+  int HOut() const;
+  // Multiply-accumulates of one forward pass at batch 1 (comparisons and adds count as one).
+  int64_t Macs() const;
+  int64_t Params() const;
+};
+
+struct NetworkSpec {
+  std::string key;  // the candidate's canonical string; table devices and evaluators look it up
+  int in_channels = 0;
+  int in_size = 0;  // input height = width
+  int classes = 0;
+  std::vector<Layer> layers;
+
+  int64_t Macs() const;
+  int64_t Params() const;
+};
+
+}  // namespace hwnas

@@ -1,0 +1,187 @@
+// The NAS-Bench-201 cell space (data/hw-nas-bench/nb201_macro.txt): one cell of 4 nodes and 6
+// edges, each edge one of 5 ops, repeated in all 15 cell positions of a fixed macro network.
+// The canonical string is NAS-Bench-201's arch string, so benchmark tables key on it directly.
+#include <algorithm>
+
+#include "core/errors.h"
+#include "search/search_space.h"
+
+namespace hwnas {
+
+namespace {
+
+const std::vector<std::string> kNb201Ops = {"none", "skip_connect", "nor_conv_1x1",
+                                            "nor_conv_3x3", "avg_pool_3x3"};
+
+// Edge k goes from node kEdges[k].from into node kEdges[k].to, in arch-string order.
+struct Edge {
+  int to;
+  int from;
+};
+constexpr Edge kEdges[] = {{1, 0}, {2, 0}, {2, 1}, {3, 0}, {3, 1}, {3, 2}};
+constexpr int kNodes = 4;
+
+class Nb201Space : public SearchSpace {
+ public:
+  Nb201Space(std::vector<std::string> ops, int channels, int cells_per_stage, int in_channels,
+             int in_size, int classes)
+      : SearchSpace("nb201", MakeKnobs(ops)),
+        channels_(channels),
+        cells_per_stage_(cells_per_stage),
+        in_channels_(in_channels),
+        in_size_(in_size),
+        classes_(classes) {}
+
+  std::string Format(const Candidate& candidate) const override {
+    std::string text = "|";
+    for (size_t k = 0; k < std::size(kEdges); ++k) {
+      if (k > 0 && kEdges[k].to != kEdges[k - 1].to) text += "+|";
+      text += Op(candidate, k) + "~" + std::to_string(kEdges[k].from) + "|";
+    }
+    return text;
+  }
+
+  Candidate Parse(std::string_view text) const override {
+    // |op~0|+|op~0|op~1|+|op~0|op~1|op~2|
+    Candidate candidate;
+    size_t pos = 0;
+    auto fail = [&](const std::string& why) -> Candidate {
+      throw ConfigError("nb201 architecture '" + std::string(text) + "': " + why +
+                        "; expected the form |op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op one of " +
+                        JoinNames(knobs()[0].choices));
+    };
+    for (size_t k = 0; k < std::size(kEdges); ++k) {
+      if (k > 0 && kEdges[k].to != kEdges[k - 1].to) {
+        if (text.substr(pos, 1) != "+") return fail("missing '+' before node " + std::to_string(kEdges[k].to));
+        ++pos;
+      }
+      if (text.substr(pos, 1) != "|") return fail("missing '|' at offset " + std::to_string(pos));
+      const size_t tilde = text.find('~', pos + 1);
+      if (tilde == std::string_view::npos) return fail("missing '~' on edge " + std::to_string(k + 1));
+      const std::string op(text.substr(pos + 1, tilde - pos - 1));
+      const auto& choices = knobs()[k].choices;
+      const auto it = std::find(choices.begin(), choices.end(), op);
+      if (it == choices.end()) return fail("unknown op '" + op + "'");
+      const std::string from = std::to_string(kEdges[k].from);
+      if (text.substr(tilde + 1, from.size()) != from) {
+        return fail("edge " + std::to_string(k + 1) + " must come from node " + from);
+      }
+      pos = tilde + 1 + from.size();
+      candidate.choices.push_back(static_cast<int>(it - choices.begin()));
+    }
+    if (text.substr(pos) != "|") return fail("unexpected ending");
+    return candidate;
+  }
+
+  NetworkSpec Expand(const Candidate& candidate) const override {
+    NetworkSpec spec;
+    spec.key = Format(candidate);
+    spec.in_channels = in_channels_;
+    spec.in_size = in_size_;
+    spec.classes = classes_;
+    auto& layers = spec.layers;
+    auto conv = [&](int cin, int cout, int kernel, int stride, int size) {
+      layers.push_back({LayerOp::kConv, cin, cout, kernel, stride, 1, kernel / 2, size, {}});
+    };
+    auto simple = [&](LayerOp op, int c, int size) {
+      layers.push_back({op, c, c, 1, 1, 1, 0, size, {}});
+    };
+    auto relu_conv_bn = [&](int cin, int cout, int kernel, int stride, int size) {
+      simple(LayerOp::kRelu, cin, size);
+      conv(cin, cout, kernel, stride, size);
+      simple(LayerOp::kBatchNorm, cout, (size + stride - 1) / stride);
+    };
+
+    int size = in_size_;
+    conv(in_channels_, channels_, 3, 1, size);
+    simple(LayerOp::kBatchNorm, channels_, size);
+    int c = channels_;
+    for (int stage = 0; stage < 3; ++stage) {
+      if (stage > 0) {
+        // ResNet basic block, stride 2: two conv-bn branches plus an avgpool + 1x1 shortcut.
+        relu_conv_bn(c, 2 * c, 3, 2, size);
+        relu_conv_bn(2 * c, 2 * c, 3, 1, size / 2);
+        layers.push_back({LayerOp::kAvgPool, c, c, 2, 2, 1, 0, size, {}});
+        conv(c, 2 * c, 1, 1, size / 2);
+        size /= 2;
+        c *= 2;
+        simple(LayerOp::kAdd, c, size);
+      }
+      for (int cell = 0; cell < cells_per_stage_; ++cell) AddCell(candidate, c, size, layers);
+    }
+    simple(LayerOp::kBatchNorm, c, size);
+    simple(LayerOp::kRelu, c, size);
+    layers.push_back({LayerOp::kGlobalAvgPool, c, c, size, 1, 1, 0, size, {}});
+    layers.push_back({LayerOp::kLinear, c, classes_, 1, 1, 1, 0, 1, {}});
+    return spec;
+  }
+
+ private:
+  static std::vector<Knob> MakeKnobs(const std::vector<std::string>& ops) {
+    std::vector<Knob> knobs;
+    for (const auto& edge : kEdges) {
+      knobs.push_back({"edge_" + std::to_string(edge.to) + "_" + std::to_string(edge.from), ops});
+    }
+    return knobs;
+  }
+
+  const std::string& Op(const Candidate& candidate, size_t edge) const {
+    return knobs()[edge].choices[candidate.choices[edge]];
+  }
+
+  void AddCell(const Candidate& candidate, int c, int size, std::vector<Layer>& layers) const {
+    int inputs[kNodes] = {};
+    for (size_t k = 0; k < std::size(kEdges); ++k) {
+      const std::string& op = Op(candidate, k);
+      if (op == "none") continue;
+      ++inputs[kEdges[k].to];
+      if (op == "nor_conv_1x1" || op == "nor_conv_3x3") {
+        const int kernel = op == "nor_conv_1x1" ? 1 : 3;
+        layers.push_back({LayerOp::kRelu, c, c, 1, 1, 1, 0, size, {}});
+        layers.push_back({LayerOp::kConv, c, c, kernel, 1, 1, kernel / 2, size, {}});
+        layers.push_back({LayerOp::kBatchNorm, c, c, 1, 1, 1, 0, size, {}});
+      } else if (op == "avg_pool_3x3") {
+        layers.push_back({LayerOp::kAvgPool, c, c, 3, 1, 1, 1, size, {}});
+      }
+    }
+    for (int node = 1; node < kNodes; ++node) {
+      for (int i = 1; i < inputs[node]; ++i) {
+        layers.push_back({LayerOp::kAdd, c, c, 1, 1, 1, 0, size, {}});
+      }
+    }
+  }
+
+  int channels_;
+  int cells_per_stage_;
+  int in_channels_;
+  int in_size_;
+  int classes_;
+};
+
+}  // namespace
+
+std::unique_ptr<SearchSpace> MakeNb201Space(const ConfigNode& config) {
+  config.ExpectKeys({"kind", "ops", "channels", "cells_per_stage", "input_channels", "input_size",
+                     "classes"});
+  std::vector<std::string> ops = kNb201Ops;
+  if (config.Has("ops")) {
+    ops.clear();
+    for (const auto& item : config.Child("ops").Items()) {
+      const std::string op = item.AsString();
+      if (std::find(kNb201Ops.begin(), kNb201Ops.end(), op) == kNb201Ops.end()) {
+        item.Fail("unknown op '" + op + "'; valid: " + JoinNames(kNb201Ops));
+      }
+      if (std::find(ops.begin(), ops.end(), op) != ops.end()) item.Fail("op '" + op + "' listed twice");
+      ops.push_back(op);
+    }
+    if (ops.empty()) config.Child("ops").Fail("the space needs at least one op");
+  }
+  return std::make_unique<Nb201Space>(
+      ops, static_cast<int>(config.Int("channels", 1, 4096, 16)),
+      static_cast<int>(config.Int("cells_per_stage", 1, 64, 5)),
+      static_cast<int>(config.Int("input_channels", 1, 4096, 3)),
+      static_cast<int>(config.Int("input_size", 4, 4096, 32)),
+      static_cast<int>(config.Int("classes", 2, 100000, 10)));
+}
+
+}  // namespace hwnas

@@ -1,0 +1,235 @@
+#include "search/run.h"
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <chrono>
+
+#include "core/errors.h"
+#include "core/paths.h"
+
+namespace hwnas {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string DeviceNames(const std::vector<std::unique_ptr<DeviceModel>>& devices) {
+  std::string names;
+  for (const auto& d : devices) names += (names.empty() ? "" : ",") + d->name();
+  return names;
+}
+
+}  // namespace
+
+Run::Run(RunConfig config) : config_(std::move(config)) {
+  space_ = LoadSearchSpace(config_.space_path);
+  evaluator_ = MakeEvaluator(config_.Evaluator());
+  std::vector<std::string> with_energy;
+  for (const auto& path : config_.device_paths) {
+    devices_.push_back(LoadDeviceModel(path));
+    if (devices_.back()->info().provides_energy) with_energy.push_back(devices_.back()->name());
+  }
+  if (config_.energy_objective && with_energy.size() != devices_.size()) {
+    for (const auto& d : devices_) {
+      if (!d->info().provides_energy) {
+        throw ConfigError(config_.origin + ": objective 'energy': device '" + d->name() +
+                          "' provides no energy; devices here with energy: " +
+                          (with_energy.empty() ? "none" : JoinNames(with_energy)));
+      }
+    }
+  }
+  sampler_ = MakeSampler(config_.sampler, *space_, config_.seed);
+}
+
+EvaluationRecord Run::EvaluateOne(const Candidate& candidate) const {
+  EvaluationRecord r;
+  r.canonical = space_->Format(candidate);
+  r.hash = CandidateHash(r.canonical);
+  // Nothing may escape a parallel task: an exception becomes this candidate's FAIL row.
+  try {
+    const NetworkSpec spec = space_->Expand(candidate);
+    const EvalResult eval = evaluator_->Evaluate(spec);
+    r.status = std::string(EvalStatusName(eval.status));
+    r.error = eval.error;
+    r.accuracy = eval.accuracy;
+    r.metrics = eval.metrics;
+    r.seconds = eval.seconds;
+    for (const auto& device : devices_) {
+      const DeviceCost cost = device->Cost(spec);
+      r.devices.push_back(DeviceRecord{device->name(), cost.ok ? "OK" : "FAIL", cost.error,
+                                       cost.latency_ms, cost.energy_mj,
+                                       std::string(CostSourceName(cost.source))});
+    }
+  } catch (const std::exception& e) {
+    r.status = "FAIL";
+    r.error = e.what();
+    r.devices.clear();
+  }
+  return r;
+}
+
+Observation Run::Observe(const Candidate& candidate, const EvaluationRecord& record) const {
+  Observation o;
+  o.candidate = candidate;
+  o.per_device.resize(devices_.size());
+  if (record.status != "OK") return o;
+  for (size_t d = 0; d < devices_.size() && d < record.devices.size(); ++d) {
+    const auto& device = record.devices[d];
+    if (device.status != "OK") continue;
+    if (config_.energy_objective && !device.energy_mj) continue;
+    Objectives objectives = {100.0 - record.accuracy, device.latency_ms};
+    if (config_.energy_objective) objectives.push_back(*device.energy_mj);
+    o.per_device[d] = std::move(objectives);
+  }
+  for (const auto& c : config_.constraints) {
+    for (size_t d = 0; d < devices_.size(); ++d) {
+      if (devices_[d]->name() != c.device) continue;
+      if (d >= record.devices.size() || record.devices[d].status != "OK") {
+        o.violation += 1.0;  // a cost we cannot know cannot be shown to fit the budget
+        continue;
+      }
+      const auto& device = record.devices[d];
+      if (c.max_latency_ms) {
+        o.violation += std::max(0.0, device.latency_ms / *c.max_latency_ms - 1.0);
+      }
+      if (c.max_energy_mj) {
+        o.violation += device.energy_mj ? std::max(0.0, *device.energy_mj / *c.max_energy_mj - 1.0)
+                                        : 1.0;
+      }
+    }
+  }
+  return o;
+}
+
+std::map<std::string, std::vector<uint64_t>> Run::Fronts() const {
+  std::map<std::string, std::vector<uint64_t>> fronts;
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    std::vector<Objectives> points;
+    std::vector<uint64_t> hashes;
+    for (size_t i = 0; i < history_.size(); ++i) {
+      const auto& objectives = history_[i].per_device[d];
+      if (objectives && history_[i].violation == 0.0) {
+        points.push_back(*objectives);
+        hashes.push_back(history_hashes_[i]);
+      }
+    }
+    auto& members = fronts[devices_[d]->name()];
+    for (int i : ParetoFront(points)) members.push_back(hashes[i]);
+  }
+  return fronts;
+}
+
+RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
+                        const std::function<void(const RunProgress&)>& progress,
+                        const std::atomic<bool>* stop_requested) {
+  const auto start = Clock::now();
+  RunSummary summary;
+  RunProgress status;
+  status.total = config_.budget_evaluations;
+  int batch_index = 0;
+
+  auto record_progress = [&](const std::vector<EvaluationRecord>& batch) {
+    for (const auto& r : batch) {
+      ++status.done;
+      if (r.status == "OK") {
+        status.best_accuracy = std::max(status.best_accuracy, r.accuracy);
+      } else {
+        ++status.failures;
+      }
+    }
+  };
+
+  if (resume_run_id) {
+    summary.run_id = *resume_run_id;
+    // Replay: the sampler, seeded as before, must propose exactly the stored batches.
+    const auto stored = store.RunEvaluations(summary.run_id);
+    size_t i = 0;
+    while (i < stored.size()) {
+      const int batch = stored[i].batch;
+      size_t end = i;
+      while (end < stored.size() && stored[end].batch == batch) ++end;
+      const auto asked = sampler_->Ask(end - i);
+      std::vector<Observation> observations;
+      std::vector<EvaluationRecord> records(stored.begin() + i, stored.begin() + end);
+      for (size_t j = 0; j < asked.size(); ++j) {
+        if (space_->Format(asked[j]) != records[j].canonical) {
+          throw DatabaseError(store.path() + ": run " + std::to_string(summary.run_id) +
+                              " cannot be resumed: batch " + std::to_string(batch) +
+                              " differs from what the sampler proposes now (was the config, a "
+                              "data file or hwnas changed?)");
+        }
+        observations.push_back(Observe(asked[j], records[j]));
+        history_.push_back(observations.back());
+        history_hashes_.push_back(records[j].hash);
+      }
+      sampler_->Tell(std::move(observations));
+      record_progress(records);
+      batch_index = batch + 1;
+      i = end;
+    }
+    store.SetRunStatus(summary.run_id, "running");
+  } else {
+    RunRecord run;
+    run.config = config_.text;
+    run.config_path = config_.origin;
+    run.seed = config_.seed;
+    run.app_version = AppVersion();
+    run.space = space_->name();
+    run.sampler = config_.sampler.kind;
+    run.devices = DeviceNames(devices_);
+    summary.run_id = store.CreateRun(run);
+  }
+
+  tbb::task_arena arena(config_.threads > 0 ? config_.threads : tbb::task_arena::automatic);
+  summary.status = "done";
+  while (status.done < config_.budget_evaluations) {
+    if (stop_requested && stop_requested->load()) {
+      summary.status = "interrupted";
+      break;
+    }
+    if (config_.budget_seconds > 0 && SecondsSince(start) >= config_.budget_seconds) break;
+    const auto want = std::min<int64_t>(config_.batch, config_.budget_evaluations - status.done);
+    const auto candidates = sampler_->Ask(static_cast<size_t>(want));
+    if (candidates.empty()) break;  // the space is exhausted
+
+    std::vector<EvaluationRecord> records(candidates.size());
+    arena.execute([&] {
+      tbb::parallel_for(size_t{0}, candidates.size(),
+                        [&](size_t i) { records[i] = EvaluateOne(candidates[i]); });
+    });
+
+    std::vector<Observation> observations;
+    for (size_t i = 0; i < records.size(); ++i) {
+      records[i].batch = batch_index;
+      records[i].seq = static_cast<int>(i);
+      observations.push_back(Observe(candidates[i], records[i]));
+      history_.push_back(observations.back());
+      history_hashes_.push_back(records[i].hash);
+    }
+    const auto fronts = Fronts();
+    store.WriteBatch(summary.run_id, records, fronts);
+    sampler_->Tell(std::move(observations));
+    ++batch_index;
+
+    record_progress(records);
+    status.elapsed_seconds = SecondsSince(start);
+    status.front_sizes.clear();
+    for (const auto& [device, members] : fronts) status.front_sizes.emplace_back(device, members.size());
+    if (progress) progress(status);
+  }
+  store.SetRunStatus(summary.run_id, summary.status);
+  status.finished = true;
+  status.elapsed_seconds = SecondsSince(start);
+  if (progress) progress(status);
+  summary.evaluations = status.done;
+  summary.failures = status.failures;
+  summary.seconds = status.elapsed_seconds;
+  return summary;
+}
+
+}  // namespace hwnas

@@ -1,0 +1,75 @@
+// The Run controller: one search.
+//
+//   loop until the budget is spent:
+//     Sampler.Ask(batch) -> candidates
+//     oneTBB parallel: Evaluator(candidate); for each device: DeviceModel(NetworkSpec)
+//     Store.WriteBatch(batch + fronts, one transaction); Sampler.Tell(results)
+//
+// Each accuracy evaluation serves every device; a failed one is stored as FAIL and the run goes
+// on. A killed run resumes by replaying its stored batches through a fresh sampler (which
+// proposes the same candidates, being seeded the same), so nothing is evaluated twice and the
+// final fronts equal those of an uninterrupted run.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "evaluator/evaluator.h"
+#include "hwmodels/device_model.h"
+#include "search/run_config.h"
+#include "search/sampler.h"
+#include "search/search_space.h"
+#include "store/store.h"
+
+namespace hwnas {
+
+struct RunProgress {
+  int64_t done = 0;
+  int64_t total = 0;
+  int64_t failures = 0;
+  double elapsed_seconds = 0;
+  double best_accuracy = 0;  // among successful evaluations so far
+  std::vector<std::pair<std::string, size_t>> front_sizes;  // per device
+  bool finished = false;
+};
+
+struct RunSummary {
+  int64_t run_id = 0;
+  int64_t evaluations = 0;
+  int64_t failures = 0;
+  std::string status;
+  double seconds = 0;
+};
+
+class Run {
+ public:
+  // Builds the space, evaluator, devices and sampler, so every config error surfaces before a
+  // database is touched.
+  explicit Run(RunConfig config);
+
+  // A new run in `store`; or, with resume_run_id, continues that run.
+  RunSummary Execute(Store& store, std::optional<int64_t> resume_run_id,
+                     const std::function<void(const RunProgress&)>& progress,
+                     const std::atomic<bool>* stop_requested = nullptr);
+
+  const SearchSpace& space() const { return *space_; }
+  const std::vector<std::unique_ptr<DeviceModel>>& devices() const { return devices_; }
+
+ private:
+  EvaluationRecord EvaluateOne(const Candidate& candidate) const;
+  Observation Observe(const Candidate& candidate, const EvaluationRecord& record) const;
+  std::map<std::string, std::vector<uint64_t>> Fronts() const;
+
+  RunConfig config_;
+  std::unique_ptr<SearchSpace> space_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::vector<std::unique_ptr<DeviceModel>> devices_;
+  std::unique_ptr<Sampler> sampler_;
+  std::vector<Observation> history_;
+  std::vector<uint64_t> history_hashes_;
+};
+
+}  // namespace hwnas

@@ -1,0 +1,137 @@
+#include "search/sampler.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+#include "core/errors.h"
+
+namespace hwnas {
+
+namespace {
+
+using Factory = std::function<std::unique_ptr<Sampler>(const SamplerOptions&,
+                                                       const SearchSpace&, uint64_t)>;
+
+const std::vector<std::pair<std::string, Factory>>& Factories() {
+  static const std::vector<std::pair<std::string, Factory>> factories = {
+      {"random", MakeRandomSampler},
+      {"nsga2", MakeNsga2Sampler},
+      {"evolution", MakeEvolutionSampler},
+  };
+  return factories;
+}
+
+}  // namespace
+
+bool Better(const Fitness& a, const Fitness& b) {
+  if (a.failed != b.failed) return !a.failed;
+  if (a.violation != b.violation) return a.violation < b.violation;
+  if (a.rank != b.rank) return a.rank < b.rank;
+  return a.crowding > b.crowding;
+}
+
+std::vector<Fitness> RankObservations(const std::vector<const Observation*>& observations) {
+  const size_t n = observations.size();
+  std::vector<Fitness> fitness(n);
+  constexpr int kUnranked = std::numeric_limits<int>::max();
+  for (auto& f : fitness) {
+    f.rank = kUnranked;
+  }
+  const size_t devices = n ? observations[0]->per_device.size() : 0;
+  for (size_t d = 0; d < devices; ++d) {
+    // Rank on this device among the feasible candidates it could cost.
+    std::vector<Objectives> points;
+    std::vector<size_t> owner;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& objectives = observations[i]->per_device[d];
+      if (objectives && observations[i]->violation == 0.0) {
+        points.push_back(*objectives);
+        owner.push_back(i);
+      }
+    }
+    const auto fronts = NonDominatedSort(points);
+    for (size_t r = 0; r < fronts.size(); ++r) {
+      const auto crowding = CrowdingDistance(points, fronts[r]);
+      for (size_t j = 0; j < fronts[r].size(); ++j) {
+        Fitness& f = fitness[owner[fronts[r][j]]];
+        const int rank = static_cast<int>(r);
+        if (rank < f.rank) {
+          f.rank = rank;
+          f.crowding = crowding[j];
+        } else if (rank == f.rank) {
+          f.crowding = std::max(f.crowding, crowding[j]);
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    fitness[i].violation = observations[i]->violation;
+    bool any_device = false;
+    for (const auto& objectives : observations[i]->per_device) any_device = any_device || objectives;
+    fitness[i].failed = !any_device;
+  }
+  return fitness;
+}
+
+Sampler::Sampler(const SearchSpace& space, uint64_t seed) : space_(space), root_(seed) {}
+
+std::vector<Candidate> Sampler::Ask(size_t n) {
+  if (!pending_.empty()) {
+    throw std::logic_error("Sampler::Ask called twice: Tell the results of the previous batch (" +
+                           std::to_string(pending_.size()) + " candidates) before asking again");
+  }
+  Rng rng = root_.Fork(batches_++);
+  pending_ = DoAsk(n, rng);
+  return pending_;
+}
+
+void Sampler::Tell(std::vector<Observation> observations) {
+  if (observations.size() != pending_.size()) {
+    throw std::logic_error("Sampler::Tell got " + std::to_string(observations.size()) +
+                           " results for a batch of " + std::to_string(pending_.size()) +
+                           "; tell exactly one result per asked candidate");
+  }
+  auto sorted_pending = pending_;
+  std::sort(sorted_pending.begin(), sorted_pending.end());
+  std::vector<Candidate> told;
+  for (const auto& o : observations) told.push_back(o.candidate);
+  std::sort(told.begin(), told.end());
+  if (told != sorted_pending) {
+    throw std::logic_error("Sampler::Tell got results for candidates it did not ask for");
+  }
+  pending_.clear();
+  DoTell(std::move(observations));
+}
+
+std::vector<std::string> SamplerKinds() {
+  std::vector<std::string> kinds;
+  for (const auto& [name, factory] : Factories()) kinds.push_back(name);
+  return kinds;
+}
+
+SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
+  config.ExpectKeys({"kind", "population", "tournament", "mutation_rate", "crossover_rate"});
+  SamplerOptions options;
+  options.kind = config.Choice("kind", SamplerKinds());
+  options.population = static_cast<int>(config.Int("population", 2, 1000000, options.population));
+  options.tournament = static_cast<int>(config.Int("tournament", 2, 1000000, options.tournament));
+  if (options.tournament > options.population) {
+    config.Child("tournament").Fail("must not exceed the population (" +
+                                    std::to_string(options.population) + ")");
+  }
+  options.mutation_rate = config.Double("mutation_rate", 0.0, 1.0, options.mutation_rate);
+  options.crossover_rate = config.Double("crossover_rate", 0.0, 1.0, options.crossover_rate);
+  return options;
+}
+
+std::unique_ptr<Sampler> MakeSampler(const SamplerOptions& options, const SearchSpace& space,
+                                     uint64_t seed) {
+  for (const auto& [name, factory] : Factories()) {
+    if (name == options.kind) return factory(options, space, seed);
+  }
+  throw ConfigError("unknown sampler kind '" + options.kind + "'; valid: " +
+                    JoinNames(SamplerKinds()));
+}
+
+}  // namespace hwnas

@@ -1,0 +1,107 @@
+// Batch ask/tell samplers. A run asks for a batch, evaluates it, and tells the results back
+// before it asks again; calls out of that order fail with a message saying how to fix them.
+// Every sampler proposes only valid candidates it has not proposed before, and draws its
+// randomness from the run seed forked by batch index, so a run reproduces at any thread count.
+//
+// Kinds (the run YAML's `sampler.kind`):
+//   random     uniform samples without repeats
+//   nsga2      NSGA-II (Deb et al. 2002) with constraint domination
+//   evolution  regularized (aging) evolution (Real et al. 2019) on Pareto tournaments
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/config_node.h"
+#include "core/rng.h"
+#include "search/pareto.h"
+#include "search/search_space.h"
+
+namespace hwnas {
+
+// What a sampler learns of one evaluated candidate.
+struct Observation {
+  Candidate candidate;
+  // Minimisation objectives on each device; nullopt where the evaluation or the device failed.
+  std::vector<std::optional<Objectives>> per_device;
+  // How far the candidate exceeds the run's constraints (0 = feasible).
+  double violation = 0.0;
+};
+
+// A candidate's standing among observations, shared by the samplers: feasible before
+// infeasible (less violation first), failed last; then the best non-domination rank on any
+// device, then the larger crowding distance.
+struct Fitness {
+  bool failed = false;
+  double violation = 0.0;
+  int rank = 0;
+  double crowding = 0.0;
+};
+
+bool Better(const Fitness& a, const Fitness& b);
+std::vector<Fitness> RankObservations(const std::vector<const Observation*>& observations);
+
+class Sampler {
+ public:
+  Sampler(const SearchSpace& space, uint64_t seed);
+  virtual ~Sampler() = default;
+
+  // Up to n new candidates; fewer only when the space runs out.
+  std::vector<Candidate> Ask(size_t n);
+  // The results of the last Ask, in any order, one per asked candidate.
+  void Tell(std::vector<Observation> observations);
+
+  virtual std::string_view kind() const = 0;
+
+ protected:
+  virtual std::vector<Candidate> DoAsk(size_t n, Rng& rng) = 0;
+  virtual void DoTell(std::vector<Observation> observations) = 0;
+
+  // Calls `propose` until it yields an unseen candidate, then falls back to random ones;
+  // nullopt when the space seems exhausted. Marks the result as seen.
+  template <typename Propose>
+  std::optional<Candidate> Unseen(Propose propose, Rng& rng);
+
+  const SearchSpace& space_;
+
+ private:
+  Rng root_;
+  uint64_t batches_ = 0;
+  std::vector<Candidate> pending_;
+  std::unordered_set<std::string> seen_;  // canonical strings
+};
+
+template <typename Propose>
+std::optional<Candidate> Sampler::Unseen(Propose propose, Rng& rng) {
+  constexpr int kProposals = 32;
+  constexpr int kRandomDraws = 2000;
+  for (int i = 0; i < kProposals + kRandomDraws; ++i) {
+    Candidate c = i < kProposals ? propose() : space_.Sample(rng);
+    if (seen_.insert(space_.Format(c)).second) return c;
+  }
+  return std::nullopt;
+}
+
+struct SamplerOptions {
+  std::string kind = "nsga2";
+  int population = 50;         // nsga2, evolution
+  int tournament = 10;         // evolution: sample size of a tournament
+  double mutation_rate = 0;    // per knob; 0 means 1 / number of knobs
+  double crossover_rate = 0.9; // nsga2
+};
+
+std::vector<std::string> SamplerKinds();
+// Reads a run YAML's `sampler:` mapping.
+SamplerOptions ReadSamplerOptions(const ConfigNode& config);
+std::unique_ptr<Sampler> MakeSampler(const SamplerOptions& options, const SearchSpace& space,
+                                     uint64_t seed);
+
+std::unique_ptr<Sampler> MakeRandomSampler(const SamplerOptions&, const SearchSpace&, uint64_t);
+std::unique_ptr<Sampler> MakeNsga2Sampler(const SamplerOptions&, const SearchSpace&, uint64_t);
+std::unique_ptr<Sampler> MakeEvolutionSampler(const SamplerOptions&, const SearchSpace&, uint64_t);
+
+}  // namespace hwnas

@@ -1,0 +1,135 @@
+#include "search/search_space.h"
+
+#include "core/errors.h"
+#include "core/kind_registry.h"
+
+namespace hwnas {
+
+namespace {
+
+const KindRegistry<SearchSpace>& Registry() {
+  static const KindRegistry<SearchSpace> registry = {
+      {"nb201", MakeNb201Space},
+      {"categorical", MakeCategoricalSpace},
+  };
+  return registry;
+}
+
+// Rules may reject some draws; a space whose rules reject everything is a config bug that must
+// not hang the sampler.
+constexpr int kMaxDraws = 10000;
+
+}  // namespace
+
+SearchSpace::SearchSpace(std::string name, std::vector<Knob> knobs)
+    : name_(std::move(name)), knobs_(std::move(knobs)) {}
+
+std::string SearchSpace::Format(const Candidate& candidate) const {
+  HWNAS_CHECK(candidate.choices.size() == knobs_.size());
+  std::string text;
+  for (size_t k = 0; k < knobs_.size(); ++k) {
+    if (k) text += ';';
+    text += knobs_[k].name + "=" + knobs_[k].choices[candidate.choices[k]];
+  }
+  return text;
+}
+
+Candidate SearchSpace::Parse(std::string_view text) const {
+  Candidate candidate;
+  size_t start = 0;
+  for (size_t k = 0; k < knobs_.size(); ++k) {
+    const size_t end = std::min(text.find(';', start), text.size());
+    const std::string_view item = text.substr(start, end - start);
+    const std::string expected = knobs_[k].name + "=";
+    if (item.substr(0, expected.size()) != expected) {
+      throw ConfigError("candidate '" + std::string(text) + "': expected knob '" +
+                        knobs_[k].name + "' at position " + std::to_string(k + 1));
+    }
+    const std::string_view value = item.substr(expected.size());
+    const auto& choices = knobs_[k].choices;
+    const auto it = std::find(choices.begin(), choices.end(), value);
+    if (it == choices.end()) {
+      throw ConfigError("candidate '" + std::string(text) + "': knob '" + knobs_[k].name +
+                        "' has no choice '" + std::string(value) +
+                        "'; valid: " + JoinNames(choices));
+    }
+    candidate.choices.push_back(static_cast<int>(it - choices.begin()));
+    start = end + 1;
+  }
+  if (start < text.size()) {
+    throw ConfigError("candidate '" + std::string(text) + "': unexpected text after the last knob");
+  }
+  if (!IsValid(candidate)) {
+    throw ConfigError("candidate '" + std::string(text) + "' breaks the space's rules");
+  }
+  return candidate;
+}
+
+bool SearchSpace::IsValid(const Candidate& candidate) const {
+  if (candidate.choices.size() != knobs_.size()) return false;
+  for (size_t k = 0; k < knobs_.size(); ++k) {
+    const int c = candidate.choices[k];
+    if (c < 0 || c >= static_cast<int>(knobs_[k].choices.size())) return false;
+  }
+  return true;
+}
+
+double SearchSpace::Size() const {
+  double size = 1;
+  for (const auto& knob : knobs_) size *= static_cast<double>(knob.choices.size());
+  return size;
+}
+
+template <typename Generate>
+Candidate SearchSpace::FirstValid(Generate generate) const {
+  for (int draw = 0; draw < kMaxDraws; ++draw) {
+    Candidate candidate = generate();
+    if (IsValid(candidate)) return candidate;
+  }
+  throw ConfigError("space '" + name_ + "': no valid candidate in " +
+                    std::to_string(kMaxDraws) + " draws; do its rules leave it empty?");
+}
+
+Candidate SearchSpace::Sample(Rng& rng) const {
+  return FirstValid([&] {
+    Candidate c;
+    for (const auto& knob : knobs_) c.choices.push_back(static_cast<int>(rng.Below(knob.choices.size())));
+    return c;
+  });
+}
+
+Candidate SearchSpace::Mutate(const Candidate& parent, double rate, Rng& rng) const {
+  return FirstValid([&] {
+    Candidate child = parent;
+    // One knob always changes, so a mutation never returns its parent.
+    const size_t forced = rng.Below(knobs_.size());
+    for (size_t k = 0; k < knobs_.size(); ++k) {
+      const size_t n = knobs_[k].choices.size();
+      if (n < 2 || (k != forced && !rng.Bernoulli(rate))) continue;
+      // Draw among the other n - 1 choices.
+      const int other = static_cast<int>(rng.Below(n - 1));
+      child.choices[k] = other >= parent.choices[k] ? other + 1 : other;
+    }
+    return child;
+  });
+}
+
+Candidate SearchSpace::Crossover(const Candidate& a, const Candidate& b, Rng& rng) const {
+  return FirstValid([&] {
+    Candidate child = a;
+    for (size_t k = 0; k < knobs_.size(); ++k) {
+      if (rng.Bernoulli(0.5)) child.choices[k] = b.choices[k];
+    }
+    return child;
+  });
+}
+
+std::unique_ptr<SearchSpace> MakeSearchSpace(const ConfigNode& config) {
+  return Registry().Make(config);
+}
+
+std::unique_ptr<SearchSpace> LoadSearchSpace(const std::string& path) {
+  return MakeSearchSpace(ConfigNode::LoadFile(path));
+}
+
+}  // namespace hwnas

@@ -1,0 +1,67 @@
+// A search space: named categorical knobs, validity rules, and what a candidate expands to.
+// Samples, mutates and crosses candidates, and prints and parses their canonical strings.
+//
+// Kinds (the space YAML's `kind:` key):
+//   nb201        the NAS-Bench-201 cell: 6 edges x 5 ops, canonical string = its arch string
+//   categorical  any list of knobs; canonical string "knob=choice;knob=choice;..."
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/candidate.h"
+#include "core/config_node.h"
+#include "core/network_spec.h"
+#include "core/rng.h"
+
+namespace hwnas {
+
+struct Knob {
+  std::string name;
+  std::vector<std::string> choices;
+};
+
+class SearchSpace {
+ public:
+  SearchSpace(std::string name, std::vector<Knob> knobs);
+  virtual ~SearchSpace() = default;
+
+  const std::string& name() const { return name_; }
+  const std::vector<Knob>& knobs() const { return knobs_; }
+
+  // The canonical string: Parse(Format(c)) == c for every valid c.
+  virtual std::string Format(const Candidate& candidate) const;
+  // Throws ConfigError naming the offending part and the valid choices.
+  virtual Candidate Parse(std::string_view text) const;
+  virtual NetworkSpec Expand(const Candidate& candidate) const = 0;
+  // The space's validity rules; every knob index in range is the base rule.
+  virtual bool IsValid(const Candidate& candidate) const;
+  // How many candidates the space holds.
+  virtual double Size() const;
+
+  Candidate Sample(Rng& rng) const;
+  // Changes each knob with probability `rate`, and at least one knob always.
+  Candidate Mutate(const Candidate& parent, double rate, Rng& rng) const;
+  // Uniform crossover: each knob from either parent.
+  Candidate Crossover(const Candidate& a, const Candidate& b, Rng& rng) const;
+
+ protected:
+  // Retries a generator until it yields a valid candidate.
+  template <typename Generate>
+  Candidate FirstValid(Generate generate) const;
+
+ private:
+  std::string name_;
+  std::vector<Knob> knobs_;
+};
+
+// Loads a space YAML. Throws IoError / ConfigError with file, line and key.
+std::unique_ptr<SearchSpace> LoadSearchSpace(const std::string& path);
+std::unique_ptr<SearchSpace> MakeSearchSpace(const ConfigNode& config);
+
+std::unique_ptr<SearchSpace> MakeNb201Space(const ConfigNode& config);
+std::unique_ptr<SearchSpace> MakeCategoricalSpace(const ConfigNode& config);
+
+}  // namespace hwnas
