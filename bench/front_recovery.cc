@@ -1,0 +1,233 @@
+// Front recovery on NAS-Bench-201: for each device, the exact front of (error, latency) over all
+// 15,625 architectures and its hypervolume; then, for each sampler, how many distinct
+// evaluations it needs to reach 99% of that hypervolume (median and interquartile range over
+// seeds), beside Optuna 3.1's NSGAIISampler and multi-objective TPESampler on the identical
+// problem (bench/peers/optuna_front_recovery.py, given the same reference point and target).
+//
+// usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120]
+//                       [--energy] [--devices a,b] [--max-evals N] [--skip-optuna]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+
+#include "bench/peer.h"
+#include "core/config_node.h"
+#include "core/paths.h"
+#include "evaluator/evaluator.h"
+#include "hwmodels/device_model.h"
+#include "search/pareto.h"
+#include "search/sampler.h"
+
+using namespace hwnas;
+
+namespace {
+
+struct Options {
+  int seeds = 10;
+  std::string dataset = "cifar10";
+  bool energy = false;
+  std::vector<std::string> devices = {"edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga"};
+  int max_evals = 3000;
+  bool optuna = true;
+};
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--seeds") o.seeds = std::stoi(next());
+    else if (arg == "--dataset") o.dataset = next();
+    else if (arg == "--energy") o.energy = true;
+    else if (arg == "--max-evals") o.max_evals = std::stoi(next());
+    else if (arg == "--skip-optuna") o.optuna = false;
+    else if (arg == "--devices") {
+      o.devices.clear();
+      std::stringstream in(next());
+      for (std::string d; std::getline(in, d, ',');) o.devices.push_back(d);
+    } else {
+      throw std::runtime_error("unknown argument " + arg +
+                               "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna");
+    }
+  }
+  return o;
+}
+
+// One device's problem: every architecture's objectives, nullopt where it has no valid value.
+struct Problem {
+  std::string device;
+  std::unordered_map<std::string, std::optional<Objectives>> table;
+  Objectives reference;
+  double exact_hv = 0;
+  size_t front_size = 0;
+};
+
+std::string Join(const Objectives& values) {
+  std::string text;
+  for (double v : values) {
+    char number[40];
+    std::snprintf(number, sizeof number, "%.17g", v);
+    text += (text.empty() ? "" : ",") + std::string(number);
+  }
+  return text;
+}
+
+// Distinct evaluations until the evaluated set reaches 99% of the exact hypervolume.
+std::optional<int> EvalsTo99(const Problem& p, const SearchSpace& space,
+                             const SamplerOptions& options, uint64_t seed, int max_evals) {
+  auto sampler = MakeSampler(options, space, seed);
+  std::vector<Objectives> front;
+  int evals = 0;
+  while (evals < max_evals) {
+    const auto batch = sampler->Ask(static_cast<size_t>(options.population));
+    if (batch.empty()) return std::nullopt;
+    std::vector<Observation> observations;
+    std::optional<int> reached;
+    for (const auto& c : batch) {
+      const auto& objectives = p.table.at(space.Format(c));
+      observations.push_back({c, {objectives}, 0.0});
+      ++evals;
+      if (reached || !objectives) continue;
+      bool dominated = false;
+      for (const auto& f : front) dominated = dominated || Dominates(f, *objectives) || f == *objectives;
+      if (dominated) continue;
+      std::erase_if(front, [&](const Objectives& f) { return Dominates(*objectives, f); });
+      front.push_back(*objectives);
+      if (Hypervolume(front, p.reference) >= 0.99 * p.exact_hv) reached = evals;
+    }
+    if (reached) return reached;
+    sampler->Tell(std::move(observations));
+  }
+  return std::nullopt;
+}
+
+std::string Summary(std::vector<std::optional<int>> runs) {
+  std::vector<double> values;
+  int missed = 0;
+  for (const auto& r : runs) {
+    if (r) values.push_back(*r);
+    else ++missed;
+  }
+  // A run that never reached the target counts as infinitely many evaluations.
+  for (int i = 0; i < missed; ++i) values.push_back(INFINITY);
+  std::sort(values.begin(), values.end());
+  auto quantile = [&](double q) {
+    const double at = q * (values.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(at));
+    const size_t hi = static_cast<size_t>(std::ceil(at));
+    return values[lo] + (values[hi] - values[lo]) * (at - lo);
+  };
+  auto show = [](double v) { return std::isfinite(v) ? std::to_string(std::lround(v)) : std::string(">max"); };
+  return show(quantile(0.5)) + " [" + show(quantile(0.25)) + "-" + show(quantile(0.75)) + "]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = ParseOptions(argc, argv);
+  const std::string home = HWNAS_SOURCE_DIR;
+  const auto space = LoadSearchSpace(home + "/configs/spaces/nb201.yaml");
+  const auto evaluator = MakeEvaluator(
+      ConfigNode::LoadString("evaluator: {kind: tabular, file: data/nas-bench-201/nb201_test_accuracy.csv, dataset: " +
+                                 options.dataset + "}",
+                             home + "/bench.yaml")
+          .Child("evaluator"));
+
+  // Every architecture, in index order of the base-5 choice digits.
+  std::vector<Candidate> all;
+  for (int index = 0; index < 15625; ++index) {
+    Candidate c;
+    for (int k = 0, rest = index; k < 6; ++k, rest /= 5) c.choices.push_back(rest % 5);
+    all.push_back(c);
+  }
+
+  std::vector<Problem> problems;
+  for (const auto& name : options.devices) {
+    const auto device = LoadDeviceModel(DeviceConfigPath(name));
+    Problem p{name, {}, {}, 0, 0};
+    std::vector<Objectives> valid;
+    for (const auto& c : all) {
+      const NetworkSpec spec = space->Expand(c);
+      const EvalResult eval = evaluator->Evaluate(spec);
+      const DeviceCost cost = device->Cost(spec);
+      std::optional<Objectives> objectives;
+      if (eval.ok() && cost.ok && (!options.energy || cost.energy_mj)) {
+        objectives = Objectives{100.0 - eval.accuracy, cost.latency_ms};
+        if (options.energy) objectives->push_back(*cost.energy_mj);
+        valid.push_back(*objectives);
+      }
+      p.table[spec.key] = objectives;
+    }
+    p.reference = valid[0];
+    for (const auto& v : valid) {
+      for (size_t i = 0; i < v.size(); ++i) p.reference[i] = std::max(p.reference[i], v[i]);
+    }
+    const auto front = ParetoFront(valid);
+    std::vector<Objectives> front_points;
+    for (int i : front) front_points.push_back(valid[i]);
+    p.exact_hv = Hypervolume(front_points, p.reference);
+    p.front_size = front.size();
+    problems.push_back(std::move(p));
+  }
+
+  struct Contender {
+    std::string label;
+    SamplerOptions options;
+  };
+  const std::vector<Contender> contenders = {
+      {"random", {.kind = "random", .population = 20}},
+      {"nsga2", {.kind = "nsga2", .population = 20}},
+      {"evolution", {.kind = "evolution", .population = 20, .tournament = 5}},
+  };
+
+  std::printf("front_recovery: NAS-Bench-201, %s accuracy x %s, distinct evaluations to 99%% of the "
+              "exact front's hypervolume, median [IQR] over %d seeds (cap %d)\n",
+              options.dataset.c_str(), options.energy ? "latency x energy" : "latency",
+              options.seeds, options.max_evals);
+  std::printf("| device | front | exact HV | ref (err,lat%s) |", options.energy ? ",energy" : "");
+  for (const auto& c : contenders) std::printf(" hwnas %s |", c.label.c_str());
+  if (options.optuna) std::printf(" optuna NSGAII(pop 20) | optuna NSGAII(pop 50) | optuna TPE |");
+  std::printf("\n");
+  for (const auto& p : problems) {
+    std::printf("| %s | %zu | %.6g | %s |", p.device.c_str(), p.front_size, p.exact_hv,
+                Join(p.reference).c_str());
+    for (const auto& c : contenders) {
+      std::vector<std::optional<int>> runs;
+      for (int seed = 0; seed < options.seeds; ++seed) {
+        runs.push_back(EvalsTo99(p, *space, c.options, static_cast<uint64_t>(seed), options.max_evals));
+      }
+      std::printf(" %s |", Summary(runs).c_str());
+    }
+    if (options.optuna) {
+      const std::string base = "/usr/bin/python3 " + home + "/bench/peers/optuna_front_recovery.py" +
+                               " --device " + p.device + " --dataset " + options.dataset +
+                               (options.energy ? " --energy" : "") + " --ref " + Join(p.reference) +
+                               " --target-hv " + Join({p.exact_hv}) + " --seeds " +
+                               std::to_string(options.seeds) + " --max-evals " +
+                               std::to_string(options.max_evals) + " --jobs 2";
+      for (const std::string run : {" --samplers nsga2 --nsga2-population 20",
+                                    " --samplers nsga2 --nsga2-population 50", " --samplers tpe"}) {
+        const std::string out = bench::RunPeer(base + run);
+        std::vector<std::optional<int>> runs;
+        std::stringstream lines(out);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.empty()) continue;
+          const double evals = bench::JsonNumber(line, "evals_to_99");
+          runs.push_back(std::isnan(evals) ? std::nullopt : std::optional<int>(static_cast<int>(evals)));
+        }
+        std::printf(" %s |", Summary(runs).c_str());
+      }
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  return 0;
+}
