@@ -48,6 +48,15 @@ CsvTable CsvTable::Load(const std::string& path) {
   return table;
 }
 
+CsvTable CsvTable::Load(const ConfigNode& config, std::string_view key) {
+  const std::string path = config.Path(key);
+  try {
+    return Load(path);
+  } catch (const IoError& e) {
+    config.Child(key).Fail(e.what());
+  }
+}
+
 size_t CsvTable::Column(std::string_view name) const {
   for (size_t i = 0; i < header_.size(); ++i) {
     if (header_[i] == name) return i;

@@ -9,11 +9,15 @@
 
 namespace hwnas {
 
+class ConfigNode;
+
 class CsvTable {
  public:
   // Throws IoError for a missing file, an empty one, or a row whose field count differs from
   // the header's (a truncated file), naming the file and line.
   static CsvTable Load(const std::string& path);
+  // Load() of the file a config key names; errors also name the config's file, line and key.
+  static CsvTable Load(const ConfigNode& config, std::string_view key);
 
   const std::string& path() const { return path_; }
   size_t rows() const { return cells_.size(); }

@@ -28,7 +28,7 @@ class TabularEvaluator : public Evaluator {
     for (const auto& [name, column] : kDatasetColumns) {
       if (name == dataset) column_name = column;
     }
-    const CsvTable table = CsvTable::Load(config.Path("file"));
+    const CsvTable table = CsvTable::Load(config, "file");
     const size_t key = table.Column(config.String("key_column", "arch_str"));
     const size_t column = table.Column(column_name);
     accuracy_.reserve(table.rows());

@@ -31,7 +31,7 @@ class TableDeviceModel : public DeviceModel {
         missing_values.push_back(item.AsDouble(-1e300, 1e300));
       }
     }
-    const CsvTable table = CsvTable::Load(table_config.Path("file"));
+    const CsvTable table = CsvTable::Load(table_config, "file");
     const size_t key = table.Column(table_config.String("key_column"));
     const size_t latency = table.Column(table_config.String("latency_column"));
     std::optional<size_t> energy;

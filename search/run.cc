@@ -106,20 +106,29 @@ Observation Run::Observe(const Candidate& candidate, const EvaluationRecord& rec
   return o;
 }
 
-std::map<std::string, std::vector<uint64_t>> Run::Fronts() const {
+std::map<std::string, std::vector<uint64_t>> Run::UpdateFronts(size_t first_new) {
+  // A point dominated once stays dominated, so each front is recomputed from its members and
+  // the new observations only.
   std::map<std::string, std::vector<uint64_t>> fronts;
+  front_members_.resize(devices_.size());
   for (size_t d = 0; d < devices_.size(); ++d) {
+    std::vector<size_t> pool = front_members_[d];
+    for (size_t i = first_new; i < history_.size(); ++i) pool.push_back(i);
     std::vector<Objectives> points;
-    std::vector<uint64_t> hashes;
-    for (size_t i = 0; i < history_.size(); ++i) {
+    std::vector<size_t> owners;
+    for (size_t i : pool) {
       const auto& objectives = history_[i].per_device[d];
       if (objectives && history_[i].violation == 0.0) {
         points.push_back(*objectives);
-        hashes.push_back(history_hashes_[i]);
+        owners.push_back(i);
       }
     }
-    auto& members = fronts[devices_[d]->name()];
-    for (int i : ParetoFront(points)) members.push_back(hashes[i]);
+    front_members_[d].clear();
+    auto& hashes = fronts[devices_[d]->name()];
+    for (int j : ParetoFront(points)) {
+      front_members_[d].push_back(owners[j]);
+      hashes.push_back(history_hashes_[owners[j]]);
+    }
   }
   return fronts;
 }
@@ -168,6 +177,7 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
         history_hashes_.push_back(records[j].hash);
       }
       sampler_->Tell(std::move(observations));
+      UpdateFronts(history_.size() - records.size());
       record_progress(records);
       batch_index = batch + 1;
       i = end;
@@ -204,6 +214,7 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
     });
 
     std::vector<Observation> observations;
+    const size_t first_new = history_.size();
     for (size_t i = 0; i < records.size(); ++i) {
       records[i].batch = batch_index;
       records[i].seq = static_cast<int>(i);
@@ -211,7 +222,7 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
       history_.push_back(observations.back());
       history_hashes_.push_back(records[i].hash);
     }
-    const auto fronts = Fronts();
+    const auto fronts = UpdateFronts(first_new);
     store.WriteBatch(summary.run_id, records, fronts);
     sampler_->Tell(std::move(observations));
     ++batch_index;

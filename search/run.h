@@ -61,7 +61,8 @@ class Run {
  private:
   EvaluationRecord EvaluateOne(const Candidate& candidate) const;
   Observation Observe(const Candidate& candidate, const EvaluationRecord& record) const;
-  std::map<std::string, std::vector<uint64_t>> Fronts() const;
+  // Each device's front after the observations from `first_new` on joined the history.
+  std::map<std::string, std::vector<uint64_t>> UpdateFronts(size_t first_new);
 
   RunConfig config_;
   std::unique_ptr<SearchSpace> space_;
@@ -70,6 +71,7 @@ class Run {
   std::unique_ptr<Sampler> sampler_;
   std::vector<Observation> history_;
   std::vector<uint64_t> history_hashes_;
+  std::vector<std::vector<size_t>> front_members_;  // per device, indices into history_
 };
 
 }  // namespace hwnas
