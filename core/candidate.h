@@ -15,8 +15,7 @@ struct Candidate {
   auto operator<=>(const Candidate&) const = default;
 };
 
-// The stable 64-bit dedup key of a candidate: FNV-1a of its canonical string, finished with a
-// 64-bit mix. Identical on every platform and build.
+// The stable 64-bit dedup key of a candidate: the StableHash of its canonical string.
 uint64_t CandidateHash(std::string_view canonical);
 
 }  // namespace hwnas

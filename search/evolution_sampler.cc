@@ -59,7 +59,8 @@ class EvolutionSampler : public Sampler {
 }  // namespace
 
 std::unique_ptr<Sampler> MakeEvolutionSampler(const SamplerOptions& options,
-                                              const SearchSpace& space, uint64_t seed) {
+                                              const SearchSpace& space, uint64_t seed,
+                                              CostOracle) {
   return std::make_unique<EvolutionSampler>(options, space, seed);
 }
 

@@ -76,7 +76,8 @@ class Nsga2Sampler : public Sampler {
 }  // namespace
 
 std::unique_ptr<Sampler> MakeNsga2Sampler(const SamplerOptions& options, const SearchSpace& space,
-                                          uint64_t seed) {
+                                          uint64_t seed,
+                                          CostOracle) {
   return std::make_unique<Nsga2Sampler>(options, space, seed);
 }
 

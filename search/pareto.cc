@@ -116,7 +116,7 @@ double Area2d(std::vector<Objectives> points, double ref_x, double ref_y) {
 
 double Hypervolume(std::vector<Objectives> points, const Objectives& reference) {
   const size_t dims = reference.size();
-  HWNAS_CHECK(dims == 2 || dims == 3);
+  HWNAS_CHECK(dims >= 1 && dims <= 3);
   std::erase_if(points, [&](const Objectives& p) {
     HWNAS_CHECK(p.size() == dims);
     for (size_t i = 0; i < dims; ++i) {
@@ -124,6 +124,11 @@ double Hypervolume(std::vector<Objectives> points, const Objectives& reference) 
     }
     return false;
   });
+  if (dims == 1) {
+    double best = reference[0];
+    for (const auto& p : points) best = std::min(best, p[0]);
+    return reference[0] - best;
+  }
   if (dims == 2) return Area2d(std::move(points), reference[0], reference[1]);
   // 3-D: sweep along the third objective; between consecutive levels the dominated slice is the
   // 2-D area of the points at or below that level.

@@ -24,7 +24,7 @@ std::vector<double> CrowdingDistance(const std::vector<Objectives>& points,
                                      const std::vector<int>& front);
 
 // Volume dominated by `points` and bounded by `reference` (points not strictly better than the
-// reference in every objective add nothing). Exact for 2 and 3 objectives.
+// reference in every objective add nothing). Exact for 1, 2 and 3 objectives.
 double Hypervolume(std::vector<Objectives> points, const Objectives& reference);
 
 }  // namespace hwnas

@@ -26,7 +26,8 @@ class RandomSampler : public Sampler {
 }  // namespace
 
 std::unique_ptr<Sampler> MakeRandomSampler(const SamplerOptions&, const SearchSpace& space,
-                                           uint64_t seed) {
+                                           uint64_t seed,
+                                           CostOracle) {
   return std::make_unique<RandomSampler>(space, seed);
 }
 

@@ -43,7 +43,8 @@ Run::Run(RunConfig config) : config_(std::move(config)) {
       }
     }
   }
-  sampler_ = MakeSampler(config_.sampler, *space_, config_.seed);
+  sampler_ = MakeSampler(config_.sampler, *space_, config_.seed,
+                         [this](const Candidate& c) { return Preview(c); });
 }
 
 EvaluationRecord Run::EvaluateOne(const Candidate& candidate) const {
@@ -73,34 +74,62 @@ EvaluationRecord Run::EvaluateOne(const Candidate& candidate) const {
   return r;
 }
 
+std::optional<Objectives> Run::CostObjectives(const DeviceCost& cost) const {
+  if (!cost.ok || (config_.energy_objective && !cost.energy_mj)) return std::nullopt;
+  Objectives objectives = {cost.latency_ms};
+  if (config_.energy_objective) objectives.push_back(*cost.energy_mj);
+  return objectives;
+}
+
+double Run::Violation(const std::vector<DeviceCost>& costs) const {
+  double violation = 0;
+  for (const auto& c : config_.constraints) {
+    for (size_t d = 0; d < devices_.size(); ++d) {
+      if (devices_[d]->name() != c.device) continue;
+      if (!costs[d].ok) {
+        violation += 1.0;  // a cost we cannot know cannot be shown to fit the budget
+        continue;
+      }
+      if (c.max_latency_ms) violation += std::max(0.0, costs[d].latency_ms / *c.max_latency_ms - 1.0);
+      if (c.max_energy_mj) {
+        violation += costs[d].energy_mj
+                         ? std::max(0.0, *costs[d].energy_mj / *c.max_energy_mj - 1.0)
+                         : 1.0;
+      }
+    }
+  }
+  return violation;
+}
+
+CostPreview Run::Preview(const Candidate& candidate) const {
+  const NetworkSpec spec = space_->Expand(candidate);
+  std::vector<DeviceCost> costs;
+  CostPreview preview;
+  for (const auto& device : devices_) {
+    costs.push_back(device->Cost(spec));
+    preview.per_device.push_back(CostObjectives(costs.back()));
+  }
+  preview.violation = Violation(costs);
+  return preview;
+}
+
 Observation Run::Observe(const Candidate& candidate, const EvaluationRecord& record) const {
   Observation o;
   o.candidate = candidate;
   o.per_device.resize(devices_.size());
-  if (record.status != "OK") return o;
+  std::vector<DeviceCost> costs(devices_.size());
   for (size_t d = 0; d < devices_.size() && d < record.devices.size(); ++d) {
-    const auto& device = record.devices[d];
-    if (device.status != "OK") continue;
-    if (config_.energy_objective && !device.energy_mj) continue;
-    Objectives objectives = {100.0 - record.accuracy, device.latency_ms};
-    if (config_.energy_objective) objectives.push_back(*device.energy_mj);
-    o.per_device[d] = std::move(objectives);
+    const auto& r = record.devices[d];
+    costs[d] = DeviceCost{r.status == "OK", r.error, r.latency_ms, r.energy_mj, CostSource::kMeasured};
   }
-  for (const auto& c : config_.constraints) {
-    for (size_t d = 0; d < devices_.size(); ++d) {
-      if (devices_[d]->name() != c.device) continue;
-      if (d >= record.devices.size() || record.devices[d].status != "OK") {
-        o.violation += 1.0;  // a cost we cannot know cannot be shown to fit the budget
-        continue;
-      }
-      const auto& device = record.devices[d];
-      if (c.max_latency_ms) {
-        o.violation += std::max(0.0, device.latency_ms / *c.max_latency_ms - 1.0);
-      }
-      if (c.max_energy_mj) {
-        o.violation += device.energy_mj ? std::max(0.0, *device.energy_mj / *c.max_energy_mj - 1.0)
-                                        : 1.0;
-      }
+  o.violation = Violation(costs);
+  if (record.status != "OK") return o;
+  o.accuracy = record.accuracy;
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    if (auto cost = CostObjectives(costs[d])) {
+      Objectives objectives = {100.0 - record.accuracy};
+      objectives.insert(objectives.end(), cost->begin(), cost->end());
+      o.per_device[d] = std::move(objectives);
     }
   }
   return o;

@@ -49,6 +49,8 @@ class Run {
   // Builds the space, evaluator, devices and sampler, so every config error surfaces before a
   // database is touched.
   explicit Run(RunConfig config);
+  Run(const Run&) = delete;  // the sampler holds a callback into this object
+  Run& operator=(const Run&) = delete;
 
   // A new run in `store`; or, with resume_run_id, continues that run.
   RunSummary Execute(Store& store, std::optional<int64_t> resume_run_id,
@@ -61,6 +63,10 @@ class Run {
  private:
   EvaluationRecord EvaluateOne(const Candidate& candidate) const;
   Observation Observe(const Candidate& candidate, const EvaluationRecord& record) const;
+  // What the device models say of a candidate before it is evaluated.
+  CostPreview Preview(const Candidate& candidate) const;
+  std::optional<Objectives> CostObjectives(const DeviceCost& cost) const;
+  double Violation(const std::vector<DeviceCost>& costs) const;
   // Each device's front after the observations from `first_new` on joined the history.
   std::map<std::string, std::vector<uint64_t>> UpdateFronts(size_t first_new);
 

@@ -1,6 +1,7 @@
 #include "search/sampler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <limits>
 
@@ -11,13 +12,14 @@ namespace hwnas {
 namespace {
 
 using Factory = std::function<std::unique_ptr<Sampler>(const SamplerOptions&,
-                                                       const SearchSpace&, uint64_t)>;
+                                                       const SearchSpace&, uint64_t, CostOracle)>;
 
 const std::vector<std::pair<std::string, Factory>>& Factories() {
   static const std::vector<std::pair<std::string, Factory>> factories = {
       {"random", MakeRandomSampler},
       {"nsga2", MakeNsga2Sampler},
       {"evolution", MakeEvolutionSampler},
+      {"guided", MakeGuidedSampler},
   };
   return factories;
 }
@@ -82,7 +84,10 @@ std::vector<Candidate> Sampler::Ask(size_t n) {
                            std::to_string(pending_.size()) + " candidates) before asking again");
   }
   Rng rng = root_.Fork(batches_++);
+  const auto start = std::chrono::steady_clock::now();
   pending_ = DoAsk(n, rng);
+  last_ask_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return pending_;
 }
 
@@ -111,7 +116,8 @@ std::vector<std::string> SamplerKinds() {
 }
 
 SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
-  config.ExpectKeys({"kind", "population", "tournament", "mutation_rate", "crossover_rate"});
+  config.ExpectKeys({"kind", "population", "tournament", "mutation_rate", "crossover_rate",
+                     "warmup", "pool", "max_train"});
   SamplerOptions options;
   options.kind = config.Choice("kind", SamplerKinds());
   options.population = static_cast<int>(config.Int("population", 2, 1000000, options.population));
@@ -122,13 +128,16 @@ SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
   }
   options.mutation_rate = config.Double("mutation_rate", 0.0, 1.0, options.mutation_rate);
   options.crossover_rate = config.Double("crossover_rate", 0.0, 1.0, options.crossover_rate);
+  options.warmup = static_cast<int>(config.Int("warmup", 2, 1000000, options.warmup));
+  options.pool = static_cast<int>(config.Int("pool", 1, 10000000, options.pool));
+  options.max_train = static_cast<int>(config.Int("max_train", 2, 100000, options.max_train));
   return options;
 }
 
 std::unique_ptr<Sampler> MakeSampler(const SamplerOptions& options, const SearchSpace& space,
-                                     uint64_t seed) {
+                                     uint64_t seed, CostOracle costs) {
   for (const auto& [name, factory] : Factories()) {
-    if (name == options.kind) return factory(options, space, seed);
+    if (name == options.kind) return factory(options, space, seed, std::move(costs));
   }
   throw ConfigError("unknown sampler kind '" + options.kind + "'; valid: " +
                     JoinNames(SamplerKinds()));

@@ -7,9 +7,12 @@
 //   random     uniform samples without repeats
 //   nsga2      NSGA-II (Deb et al. 2002) with constraint domination
 //   evolution  regularized (aging) evolution (Real et al. 2019) on Pareto tournaments
+//   guided     Gaussian-process surrogate of accuracy + expected hypervolume improvement over
+//              every device's front, with costs known in advance from the device models
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,11 +29,21 @@ namespace hwnas {
 // What a sampler learns of one evaluated candidate.
 struct Observation {
   Candidate candidate;
+  std::optional<double> accuracy;  // percent; nullopt when the evaluation failed
   // Minimisation objectives on each device; nullopt where the evaluation or the device failed.
   std::vector<std::optional<Objectives>> per_device;
   // How far the candidate exceeds the run's constraints (0 = feasible).
   double violation = 0.0;
 };
+
+// What is known of a candidate before it is evaluated, from the cheap device models: each
+// device's cost objectives (latency, and energy when it is an objective; nullopt where the
+// device cannot cost it), and how far it breaks the run's constraints.
+struct CostPreview {
+  std::vector<std::optional<Objectives>> per_device;
+  double violation = 0.0;
+};
+using CostOracle = std::function<CostPreview(const Candidate&)>;
 
 // A candidate's standing among observations, shared by the samplers: feasible before
 // infeasible (less violation first), failed last; then the best non-domination rank on any
@@ -56,10 +69,15 @@ class Sampler {
   void Tell(std::vector<Observation> observations);
 
   virtual std::string_view kind() const = 0;
+  // Seconds the sampler itself spent in the last Ask (surrogate fitting, acquisition).
+  double last_ask_seconds() const { return last_ask_seconds_; }
 
  protected:
   virtual std::vector<Candidate> DoAsk(size_t n, Rng& rng) = 0;
   virtual void DoTell(std::vector<Observation> observations) = 0;
+
+  bool Seen(const Candidate& candidate) const { return seen_.count(space_.Format(candidate)) > 0; }
+  void MarkSeen(const Candidate& candidate) { seen_.insert(space_.Format(candidate)); }
 
   // Calls `propose` until it yields an unseen candidate, then falls back to random ones;
   // nullopt when the space seems exhausted. Marks the result as seen.
@@ -70,6 +88,7 @@ class Sampler {
 
  private:
   Rng root_;
+  double last_ask_seconds_ = 0;
   uint64_t batches_ = 0;
   std::vector<Candidate> pending_;
   std::unordered_set<std::string> seen_;  // canonical strings
@@ -92,16 +111,25 @@ struct SamplerOptions {
   int tournament = 10;         // evolution: sample size of a tournament
   double mutation_rate = 0;    // per knob; 0 means 1 / number of knobs
   double crossover_rate = 0.9; // nsga2
+  int warmup = 10;             // guided: random candidates before the surrogate takes over
+  int pool = 1000;             // guided: unevaluated candidates scored per ask
+  int max_train = 400;         // guided: most observations the surrogate is fitted on
 };
 
 std::vector<std::string> SamplerKinds();
 // Reads a run YAML's `sampler:` mapping.
 SamplerOptions ReadSamplerOptions(const ConfigNode& config);
+// `costs` tells what the device models know before evaluation; `guided` needs it.
 std::unique_ptr<Sampler> MakeSampler(const SamplerOptions& options, const SearchSpace& space,
-                                     uint64_t seed);
+                                     uint64_t seed, CostOracle costs = {});
 
-std::unique_ptr<Sampler> MakeRandomSampler(const SamplerOptions&, const SearchSpace&, uint64_t);
-std::unique_ptr<Sampler> MakeNsga2Sampler(const SamplerOptions&, const SearchSpace&, uint64_t);
-std::unique_ptr<Sampler> MakeEvolutionSampler(const SamplerOptions&, const SearchSpace&, uint64_t);
+std::unique_ptr<Sampler> MakeRandomSampler(const SamplerOptions&, const SearchSpace&, uint64_t,
+                                           CostOracle);
+std::unique_ptr<Sampler> MakeNsga2Sampler(const SamplerOptions&, const SearchSpace&, uint64_t,
+                                          CostOracle);
+std::unique_ptr<Sampler> MakeEvolutionSampler(const SamplerOptions&, const SearchSpace&, uint64_t,
+                                              CostOracle);
+std::unique_ptr<Sampler> MakeGuidedSampler(const SamplerOptions&, const SearchSpace&, uint64_t,
+                                           CostOracle);
 
 }  // namespace hwnas

@@ -1,0 +1,12 @@
+// A 64-bit hash that is the same on every platform and build (FNV-1a, finished with a 64-bit
+// mix): for dedup keys and file checksums, never std::hash.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace hwnas {
+
+uint64_t StableHash(std::string_view text);
+
+}  // namespace hwnas

@@ -1,0 +1,57 @@
+// Gaussian-process regression on mixed features, the surrogate behind the `guided` sampler and
+// the `predictor` evaluator. Categorical knobs enter through an exponentiated Hamming kernel,
+// numeric features (standardised) through a squared-exponential one:
+//   k(a, b) = exp(-theta_c * hamming(a, b) / K  -  theta_n * |a_n - b_n|^2 / N)
+// on standardised targets, plus a noise term. The hyperparameters maximise the marginal
+// likelihood over a small grid. Predictions give a mean and a standard deviation, so an
+// acquisition can weigh how sure the model is.
+#pragma once
+
+#include <Eigen/Dense>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace hwnas {
+
+struct GpInput {
+  std::vector<int> categorical;  // one choice index per knob
+  std::vector<double> numeric;   // e.g. log latency, log MACs
+};
+
+struct GpPrediction {
+  double mean = 0;
+  double stddev = 0;
+};
+
+class GaussianProcess {
+ public:
+  // Needs at least two points; all inputs alike in length.
+  void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& targets);
+  GpPrediction Predict(const GpInput& input) const;
+  bool fitted() const { return !inputs_.empty(); }
+
+  // A versioned text format, read back exactly (hex floats); a file of another version or with
+  // a bad checksum is refused with an IoError naming the file.
+  void Save(const std::string& path) const;
+  static GaussianProcess Load(const std::string& path);
+
+  double theta_categorical() const { return theta_c_; }
+  double theta_numeric() const { return theta_n_; }
+  double noise() const { return noise_; }
+
+ private:
+  double Kernel(const GpInput& a, const GpInput& b) const;
+  std::vector<double> Standardise(const std::vector<double>& numeric) const;
+  void Factorise(const std::vector<double>& targets);
+
+  std::vector<GpInput> inputs_;  // numeric parts standardised
+  std::vector<double> numeric_mean_, numeric_scale_;
+  double target_mean_ = 0, target_scale_ = 1;
+  double theta_c_ = 1, theta_n_ = 0, noise_ = 1e-2;
+  Eigen::LLT<Eigen::MatrixXd> cholesky_;
+  Eigen::VectorXd alpha_;
+  std::vector<double> targets_;  // raw, kept for Save
+};
+
+}  // namespace hwnas

@@ -1,0 +1,300 @@
+// Predictor-guided search. Accuracy is the expensive, unknown objective; every device's cost is
+// known before evaluation from its model (CostOracle). So the surrogate models accuracy alone
+// (a Gaussian process, evaluator/gaussian_process.h) and the acquisition is the exact expected
+// hypervolume improvement of a candidate whose error is Gaussian and whose costs are known:
+//
+//   sort a device's observed points by error t_1 <= ... <= t_m, t_0 = -inf, t_{m+1} = ref;
+//   A_j = measure of the candidate's cost box [c, ref_c] not dominated by the costs of points
+//         1..j; g(x) = E[max(x - e, 0)] = (x - mu) Phi(z) + sigma phi(z), z = (x - mu) / sigma;
+//   EHVI = sum_j A_j (g(t_{j+1}) - g(t_j)).
+//
+// With several devices the score is the sum over devices of EHVI normalised by the device's
+// objective box, so one candidate is worth most when it moves every front. A batch is chosen
+// greedily, each pick joining the fronts with its predicted error (kriging believer). The pool
+// is mutations of the current fronts plus random candidates, feasible by the device models:
+// a constrained candidate is never proposed.
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/errors.h"
+#include "evaluator/gaussian_process.h"
+#include "search/sampler.h"
+
+namespace hwnas {
+
+namespace {
+
+double ExpectedShortfall(double x, double mu, double sigma) {
+  // E[max(x - e, 0)] for e ~ N(mu, sigma^2).
+  if (sigma <= 1e-12) return std::max(x - mu, 0.0);
+  const double z = (x - mu) / sigma;
+  const double cdf = 0.5 * std::erfc(-z / std::sqrt(2.0));
+  const double pdf = std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI);
+  return (x - mu) * cdf + sigma * pdf;
+}
+
+// A device's observed points for the acquisition: error plus cost objectives.
+struct DeviceFront {
+  std::vector<Objectives> points;  // {error, cost...}, sorted by error
+  Objectives reference;            // {error, cost...}
+  double scale = 1;                // volume of the objective box, to normalise gains
+};
+
+double ExpectedImprovement(const DeviceFront& front, const Objectives& costs, double mu, double sigma) {
+  const size_t dims = costs.size();
+  Objectives cost_ref(front.reference.begin() + 1, front.reference.end());
+  double box = 1;
+  for (size_t k = 0; k < dims; ++k) box *= std::max(0.0, cost_ref[k] - costs[k]);
+  if (box <= 0) return 0;
+  double total = 0;
+  double g_low = 0;  // g(t_0 = -inf)
+  std::vector<Objectives> clipped;
+  double covered = 0;
+  for (size_t j = 0; j <= front.points.size(); ++j) {
+    const double t_next = j < front.points.size() ? front.points[j][0] : front.reference[0];
+    const double g_high = ExpectedShortfall(t_next, mu, sigma);
+    total += (box - covered) * (g_high - g_low);
+    g_low = g_high;
+    if (j < front.points.size()) {
+      Objectives p(front.points[j].begin() + 1, front.points[j].end());
+      for (size_t k = 0; k < dims; ++k) p[k] = std::max(p[k], costs[k]);
+      clipped.push_back(p);
+      covered = Hypervolume(clipped, cost_ref);
+    }
+  }
+  return total / front.scale;
+}
+
+class GuidedSampler : public Sampler {
+ public:
+  GuidedSampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed,
+                CostOracle costs)
+      : Sampler(space, seed), options_(options), costs_(std::move(costs)) {
+    if (!costs_) throw ConfigError("sampler 'guided' needs the run's device models");
+    if (options_.mutation_rate == 0) options_.mutation_rate = 1.0 / space.knobs().size();
+  }
+  std::string_view kind() const override { return "guided"; }
+
+ protected:
+  std::vector<Candidate> DoAsk(size_t n, Rng& rng) override {
+    if (history_.size() < static_cast<size_t>(options_.warmup)) return RandomFeasible(n, rng);
+    std::vector<GpInput> inputs;
+    std::vector<double> targets;
+    TrainingSet(rng, inputs, targets);
+    if (inputs.size() < 2) return RandomFeasible(n, rng);
+    GaussianProcess gp;
+    gp.Fit(inputs, targets);
+
+    auto pool = Pool(rng);
+    std::vector<GpPrediction> predicted(pool.size());
+    tbb::parallel_for(size_t{0}, pool.size(),
+                      [&](size_t i) { predicted[i] = gp.Predict(Features(pool[i].candidate)); });
+    auto fronts = Fronts(pool);
+
+    std::vector<Candidate> batch;
+    std::vector<double> score(pool.size());
+    std::vector<bool> taken(pool.size(), false);
+    while (batch.size() < n && batch.size() < pool.size()) {
+      tbb::parallel_for(size_t{0}, pool.size(), [&](size_t i) {
+        score[i] = taken[i] ? -1 : Acquisition(fronts, pool[i].costs, predicted[i]);
+      });
+      // Ties go to the lower index: the choice never depends on the thread count.
+      size_t best = 0;
+      while (taken[best]) ++best;
+      for (size_t i = best + 1; i < pool.size(); ++i) {
+        if (!taken[i] && score[i] > score[best]) best = i;
+      }
+      taken[best] = true;
+      batch.push_back(pool[best].candidate);
+      MarkSeen(pool[best].candidate);
+      // Kriging believer: the pick joins the fronts with its predicted error.
+      for (size_t d = 0; d < fronts.size(); ++d) {
+        if (!pool[best].costs.per_device[d]) continue;
+        Objectives point = {predicted[best].mean};
+        for (double c : *pool[best].costs.per_device[d]) point.push_back(c);
+        Insert(fronts[d], point);
+      }
+    }
+    return batch;
+  }
+
+  void DoTell(std::vector<Observation> observations) override {
+    for (auto& o : observations) history_.push_back(std::move(o));
+  }
+
+ private:
+  struct Option {
+    Candidate candidate;
+    CostPreview costs;
+  };
+
+  static bool Usable(const CostPreview& preview) {
+    if (preview.violation > 0) return false;
+    for (const auto& d : preview.per_device) {
+      if (d) return true;
+    }
+    return false;
+  }
+
+  std::vector<Candidate> RandomFeasible(size_t n, Rng& rng) {
+    std::vector<Candidate> batch;
+    while (batch.size() < n) {
+      auto c = Unseen(
+          [&] {
+            // Prefer a feasible draw; Unseen falls back to plain random ones if none comes.
+            Candidate draw = space_.Sample(rng);
+            for (int tries = 0; tries < 100 && !Usable(costs_(draw)); ++tries) draw = space_.Sample(rng);
+            return draw;
+          },
+          rng);
+      if (!c) break;
+      batch.push_back(std::move(*c));
+    }
+    return batch;
+  }
+
+  GpInput Features(const Candidate& c) const {
+    const NetworkSpec spec = space_.Expand(c);
+    return {c.choices,
+            {std::log1p(static_cast<double>(spec.Macs())), std::log1p(static_cast<double>(spec.Params()))}};
+  }
+
+  // The observations with an accuracy; past max_train, the most accurate half and a random
+  // draw of the rest, so the model stays sharp where the fronts are and cheap to fit.
+  void TrainingSet(Rng& rng, std::vector<GpInput>& inputs, std::vector<double>& targets) const {
+    std::vector<const Observation*> usable;
+    for (const auto& o : history_) {
+      if (o.accuracy) usable.push_back(&o);
+    }
+    const size_t cap = static_cast<size_t>(options_.max_train);
+    if (usable.size() > cap) {
+      std::stable_sort(usable.begin(), usable.end(), [](const Observation* a, const Observation* b) {
+        return *a->accuracy > *b->accuracy;
+      });
+      std::vector<const Observation*> kept(usable.begin(), usable.begin() + cap / 2);
+      std::vector<const Observation*> rest(usable.begin() + cap / 2, usable.end());
+      for (size_t i = 0; kept.size() < cap; ++i) {
+        const size_t j = i + rng.Below(rest.size() - i);
+        std::swap(rest[i], rest[j]);
+        kept.push_back(rest[i]);
+      }
+      usable = std::move(kept);
+    }
+    for (const auto* o : usable) {
+      inputs.push_back(Features(o->candidate));
+      targets.push_back(100.0 - *o->accuracy);
+    }
+  }
+
+  std::vector<Option> Pool(Rng& rng) const {
+    std::vector<const Candidate*> parents;
+    for (const auto& o : history_) {
+      if (o.accuracy) parents.push_back(&o.candidate);
+    }
+    // Parents: the members of any device's front.
+    std::vector<const Candidate*> front_members;
+    const size_t devices = history_.empty() ? 0 : history_[0].per_device.size();
+    for (size_t d = 0; d < devices; ++d) {
+      std::vector<Objectives> points;
+      std::vector<const Candidate*> owners;
+      for (const auto& o : history_) {
+        if (o.per_device[d] && o.violation == 0) {
+          points.push_back(*o.per_device[d]);
+          owners.push_back(&o.candidate);
+        }
+      }
+      for (int i : ParetoFront(points)) front_members.push_back(owners[i]);
+    }
+    if (front_members.empty()) front_members = parents;
+
+    std::vector<Option> pool;
+    std::map<std::string, bool> in_pool;
+    const size_t target = static_cast<size_t>(options_.pool);
+    const int max_draws = 20 * options_.pool;
+    for (int draw = 0; draw < max_draws && pool.size() < target; ++draw) {
+      // Half of the pool from the fronts' neighbourhoods, half from anywhere.
+      Candidate c = draw % 2 == 0 && !front_members.empty()
+                        ? space_.Mutate(*front_members[rng.Below(front_members.size())],
+                                        options_.mutation_rate, rng)
+                        : space_.Sample(rng);
+      if (Seen(c)) continue;
+      if (!in_pool.emplace(space_.Format(c), true).second) continue;
+      CostPreview preview = costs_(c);
+      if (!Usable(preview)) continue;
+      pool.push_back({std::move(c), std::move(preview)});
+    }
+    return pool;
+  }
+
+  static void Insert(DeviceFront& front, const Objectives& point) {
+    const auto at = std::upper_bound(front.points.begin(), front.points.end(), point,
+                                     [](const Objectives& a, const Objectives& b) { return a[0] < b[0]; });
+    front.points.insert(at, point);
+  }
+
+  std::vector<DeviceFront> Fronts(const std::vector<Option>& pool) const {
+    const size_t devices = history_[0].per_device.size();
+    std::vector<DeviceFront> fronts(devices);
+    for (size_t d = 0; d < devices; ++d) {
+      std::vector<Objectives> points;
+      for (const auto& o : history_) {
+        if (o.per_device[d] && o.violation == 0) points.push_back(*o.per_device[d]);
+      }
+      // The objective box: error from 0 to the worst seen (like a front's nadir), costs from the
+      // least to the most seen.
+      double worst_error = 0;
+      for (const auto& p : points) worst_error = std::max(worst_error, p[0]);
+      Objectives low, high;
+      auto widen = [&](const Objectives& p) {
+        if (low.empty()) {
+          low = high = p;
+          return;
+        }
+        for (size_t k = 0; k < p.size(); ++k) {
+          low[k] = std::min(low[k], p[k]);
+          high[k] = std::max(high[k], p[k]);
+        }
+      };
+      for (const auto& p : points) widen(Objectives(p.begin() + 1, p.end()));
+      for (const auto& option : pool) {
+        if (option.costs.per_device[d]) widen(*option.costs.per_device[d]);
+      }
+      if (low.empty()) continue;
+      auto& front = fronts[d];
+      front.reference = {worst_error};
+      front.scale = std::max(worst_error, 1e-12);
+      for (size_t k = 0; k < high.size(); ++k) {
+        front.reference.push_back(high[k]);
+        front.scale *= std::max(high[k] - low[k], 1e-12);
+      }
+      for (int i : ParetoFront(points)) Insert(front, points[i]);
+    }
+    return fronts;
+  }
+
+  static double Acquisition(const std::vector<DeviceFront>& fronts, const CostPreview& costs,
+                            const GpPrediction& error) {
+    double score = 0;
+    for (size_t d = 0; d < fronts.size(); ++d) {
+      if (!costs.per_device[d] || fronts[d].reference.empty()) continue;
+      score += ExpectedImprovement(fronts[d], *costs.per_device[d], error.mean, error.stddev);
+    }
+    return score;
+  }
+
+  SamplerOptions options_;
+  CostOracle costs_;
+  std::vector<Observation> history_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sampler> MakeGuidedSampler(const SamplerOptions& options, const SearchSpace& space,
+                                           uint64_t seed, CostOracle costs) {
+  return std::make_unique<GuidedSampler>(options, space, seed, std::move(costs));
+}
+
+}  // namespace hwnas
