@@ -73,6 +73,40 @@ class Nb201Space : public SearchSpace {
     return candidate;
   }
 
+  // Beside MACs and parameters, what the cell computes: an edge only matters on a path from the
+  // cell's input to its output that no `none` edge cuts, and a cell without such a path
+  // outputs zeros (chance-level accuracy).
+  std::vector<double> Features(const Candidate& candidate) const override {
+    std::vector<double> features = SearchSpace::Features(candidate);
+    // The four input -> output paths, as edge indices into kEdges.
+    static const std::vector<std::vector<int>> kPaths = {{3}, {0, 4}, {1, 5}, {0, 2, 5}};
+    bool live_edge[std::size(kEdges)] = {};
+    double live_paths = 0, deepest = 0, skip_only = 0;
+    for (const auto& path : kPaths) {
+      bool live = true, all_skip = true;
+      double convs = 0;
+      for (int e : path) {
+        live = live && Op(candidate, e) != "none";
+        all_skip = all_skip && Op(candidate, e) == "skip_connect";
+        convs += Op(candidate, e).rfind("nor_conv", 0) == 0;
+      }
+      if (!live) continue;
+      ++live_paths;
+      deepest = std::max(deepest, convs);
+      skip_only += all_skip;
+      for (int e : path) live_edge[e] = true;
+    }
+    double conv3 = 0, conv1 = 0, pool = 0;
+    for (size_t e = 0; e < std::size(kEdges); ++e) {
+      if (!live_edge[e]) continue;
+      conv3 += Op(candidate, e) == "nor_conv_3x3";
+      conv1 += Op(candidate, e) == "nor_conv_1x1";
+      pool += Op(candidate, e) == "avg_pool_3x3";
+    }
+    features.insert(features.end(), {live_paths, deepest, skip_only, conv3, conv1, pool});
+    return features;
+  }
+
   NetworkSpec Expand(const Candidate& candidate) const override {
     NetworkSpec spec;
     spec.key = Format(candidate);

@@ -1,5 +1,7 @@
 #include "search/search_space.h"
 
+#include <cmath>
+
 #include "core/errors.h"
 #include "core/kind_registry.h"
 
@@ -78,6 +80,11 @@ double SearchSpace::Size() const {
   double size = 1;
   for (const auto& knob : knobs_) size *= static_cast<double>(knob.choices.size());
   return size;
+}
+
+std::vector<double> SearchSpace::Features(const Candidate& candidate) const {
+  const NetworkSpec spec = Expand(candidate);
+  return {std::log1p(static_cast<double>(spec.Macs())), std::log1p(static_cast<double>(spec.Params()))};
 }
 
 template <typename Generate>

@@ -40,6 +40,9 @@ class SearchSpace {
   virtual bool IsValid(const Candidate& candidate) const;
   // How many candidates the space holds.
   virtual double Size() const;
+  // Cheap numeric descriptors for surrogates, beside the raw choices: by default log MACs and
+  // log parameters of the expanded network; a space may add what its structure implies.
+  virtual std::vector<double> Features(const Candidate& candidate) const;
 
   Candidate Sample(Rng& rng) const;
   // Changes each knob with probability `rate`, and at least one knob always.
