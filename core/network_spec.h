@@ -34,6 +34,8 @@ struct Layer {
 
 struct NetworkSpec {
   std::string key;  // the candidate's canonical string; table devices and evaluators look it up
+  std::vector<int> choices;       // the candidate's knob choices, for learned models
+  std::vector<double> features;   // the space's numeric descriptors, for learned models
   int in_channels = 0;
   int in_size = 0;  // input height = width
   int classes = 0;

@@ -9,6 +9,7 @@ namespace {
 const KindRegistry<Evaluator>& Registry() {
   static const KindRegistry<Evaluator> registry = {
       {"tabular", MakeTabularEvaluator},
+      {"predictor", MakePredictorEvaluator},
   };
   return registry;
 }

@@ -2,7 +2,8 @@
 // never throws from Evaluate: a failure is a result with status FAIL and its error text, which
 // the run stores like any other result.
 //
-// Kinds (the YAML `kind:` key): `tabular` reads accuracies from a benchmark table.
+// Kinds (the YAML `kind:` key): `tabular` reads accuracies from a benchmark table; `predictor`
+// predicts them with a model saved by `hwnas predictor fit`.
 #pragma once
 
 #include <map>
@@ -44,5 +45,6 @@ std::unique_ptr<Evaluator> MakeEvaluator(const ConfigNode& config);
 std::vector<std::string> EvaluatorKinds();
 
 std::unique_ptr<Evaluator> MakeTabularEvaluator(const ConfigNode& config);
+std::unique_ptr<Evaluator> MakePredictorEvaluator(const ConfigNode& config);
 
 }  // namespace hwnas

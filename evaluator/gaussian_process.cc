@@ -4,19 +4,14 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
-#include "core/stable_hash.h"
 #include "core/errors.h"
 
 namespace hwnas {
 
 namespace {
-
-constexpr const char* kFormatHeader = "hwnas-gaussian-process";
-constexpr int kFormatVersion = 1;
 
 // The grid the marginal likelihood is maximised over: few enough points to refit every batch.
 const double kThetaCategorical[] = {0.25, 0.5, 1, 2, 4, 8};
@@ -140,82 +135,58 @@ GpPrediction GaussianProcess::Predict(const GpInput& input) const {
   return {target_mean_ + target_scale_ * mean, target_scale_ * std::sqrt(variance)};
 }
 
-void GaussianProcess::Save(const std::string& path) const {
+void GaussianProcess::Write(std::ostream& out) const {
   HWNAS_CHECK(fitted());
-  std::ostringstream body;
-  body << "theta " << HexDouble(theta_c_) << " " << HexDouble(theta_n_) << " " << HexDouble(noise_)
-       << "\n";
-  body << "points " << inputs_.size() << " " << inputs_[0].categorical.size() << " "
-       << numeric_mean_.size() << "\n";
+  out << "theta " << HexDouble(theta_c_) << " " << HexDouble(theta_n_) << " " << HexDouble(noise_)
+      << "\n";
+  out << "points " << inputs_.size() << " " << inputs_[0].categorical.size() << " "
+      << numeric_mean_.size() << "\n";
   for (size_t i = 0; i < inputs_.size(); ++i) {
     // Inputs are kept standardised, with the scales that standardise new inputs.
-    for (int c : inputs_[i].categorical) body << c << " ";
-    for (double v : inputs_[i].numeric) body << HexDouble(v) << " ";
-    body << HexDouble(targets_[i]) << "\n";
+    for (int c : inputs_[i].categorical) out << c << " ";
+    for (double v : inputs_[i].numeric) out << HexDouble(v) << " ";
+    out << HexDouble(targets_[i]) << "\n";
   }
-  body << "scales";
+  out << "scales";
   for (size_t k = 0; k < numeric_mean_.size(); ++k) {
-    body << " " << HexDouble(numeric_mean_[k]) << " " << HexDouble(numeric_scale_[k]);
+    out << " " << HexDouble(numeric_mean_[k]) << " " << HexDouble(numeric_scale_[k]);
   }
-  body << "\n";
-  const std::string text = body.str();
-  std::ofstream out(path + ".tmp");
-  out << kFormatHeader << " " << kFormatVersion << " " << StableHash(text) << "\n" << text;
-  out.close();
-  if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-    throw IoError(path + ": cannot write the model file");
-  }
+  out << "\n";
 }
 
-GaussianProcess GaussianProcess::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(path + ": cannot open file");
-  std::string header;
-  int version = 0;
-  uint64_t checksum = 0;
-  in >> header >> version >> checksum;
-  if (header != kFormatHeader) throw IoError(path + ": not an hwnas model file");
-  if (version != kFormatVersion) {
-    throw IoError(path + ": model file version " + std::to_string(version) + ", this hwnas reads " +
-                  std::to_string(kFormatVersion));
-  }
-  in.ignore(1);
-  std::stringstream rest;
-  rest << in.rdbuf();
-  const std::string text = rest.str();
-  if (StableHash(text) != checksum) throw IoError(path + ": checksum mismatch (truncated or edited file)");
-
-  std::istringstream body(text);
+bool GaussianProcess::Read(std::istream& in, GaussianProcess& gp) {
   auto hex = [&] {
     std::string token;
-    body >> token;
+    in >> token;
     return std::strtod(token.c_str(), nullptr);
   };
-  GaussianProcess gp;
   std::string word;
-  body >> word;
+  in >> word;
+  if (word != "theta") return false;
   gp.theta_c_ = hex();
   gp.theta_n_ = hex();
   gp.noise_ = hex();
   size_t n = 0, categorical = 0, numeric = 0;
-  body >> word >> n >> categorical >> numeric;
+  in >> word >> n >> categorical >> numeric;
+  if (!in || word != "points" || n < 2 || n > 10000000) return false;
   std::vector<double> targets(n);
-  gp.inputs_.resize(n);
+  gp.inputs_.assign(n, {});
   for (size_t i = 0; i < n; ++i) {
     gp.inputs_[i].categorical.resize(categorical);
-    for (auto& c : gp.inputs_[i].categorical) body >> c;
+    for (auto& c : gp.inputs_[i].categorical) in >> c;
     gp.inputs_[i].numeric.resize(numeric);
     for (auto& v : gp.inputs_[i].numeric) v = hex();
     targets[i] = hex();
   }
-  body >> word;
+  in >> word;
+  if (word != "scales") return false;
   gp.numeric_mean_.resize(numeric);
   gp.numeric_scale_.resize(numeric);
   for (size_t k = 0; k < numeric; ++k) {
     gp.numeric_mean_[k] = hex();
     gp.numeric_scale_[k] = hex();
   }
-  if (!body) throw IoError(path + ": malformed model file");
+  if (!in) return false;
   gp.targets_ = targets;
   gp.target_mean_ = 0;
   for (double t : targets) gp.target_mean_ += t / n;
@@ -223,7 +194,7 @@ GaussianProcess GaussianProcess::Load(const std::string& path) {
   for (double t : targets) variance += (t - gp.target_mean_) * (t - gp.target_mean_) / n;
   gp.target_scale_ = variance > 0 ? std::sqrt(variance) : 1.0;
   gp.Factorise(targets);
-  return gp;
+  return true;
 }
 
 }  // namespace hwnas

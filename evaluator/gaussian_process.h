@@ -30,11 +30,13 @@ class GaussianProcess {
   void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& targets);
   GpPrediction Predict(const GpInput& input) const;
   bool fitted() const { return !inputs_.empty(); }
+  size_t categorical_size() const { return inputs_.at(0).categorical.size(); }
+  size_t numeric_size() const { return numeric_mean_.size(); }
 
-  // A versioned text format, read back exactly (hex floats); a file of another version or with
-  // a bad checksum is refused with an IoError naming the file.
-  void Save(const std::string& path) const;
-  static GaussianProcess Load(const std::string& path);
+  // Text, read back exactly (hex floats). The file around it (version, checksum) is the
+  // AccuracyPredictor's. Read returns false on malformed input.
+  void Write(std::ostream& out) const;
+  static bool Read(std::istream& in, GaussianProcess& gp);
 
   double theta_categorical() const { return theta_c_; }
   double theta_numeric() const { return theta_n_; }

@@ -11,11 +11,7 @@ class CategoricalSpace : public SearchSpace {
  public:
   using SearchSpace::SearchSpace;
 
-  NetworkSpec Expand(const Candidate& candidate) const override {
-    NetworkSpec spec;
-    spec.key = Format(candidate);
-    return spec;
-  }
+  NetworkSpec BuildNetwork(const Candidate&) const override { return {}; }
 };
 
 }  // namespace

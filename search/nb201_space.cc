@@ -76,8 +76,8 @@ class Nb201Space : public SearchSpace {
   // Beside MACs and parameters, what the cell computes: an edge only matters on a path from the
   // cell's input to its output that no `none` edge cuts, and a cell without such a path
   // outputs zeros (chance-level accuracy).
-  std::vector<double> Features(const Candidate& candidate) const override {
-    std::vector<double> features = SearchSpace::Features(candidate);
+  std::vector<double> Features(const Candidate& candidate, const NetworkSpec& spec) const override {
+    std::vector<double> features = SearchSpace::Features(candidate, spec);
     // The four input -> output paths, as edge indices into kEdges.
     static const std::vector<std::vector<int>> kPaths = {{3}, {0, 4}, {1, 5}, {0, 2, 5}};
     bool live_edge[std::size(kEdges)] = {};
@@ -107,9 +107,8 @@ class Nb201Space : public SearchSpace {
     return features;
   }
 
-  NetworkSpec Expand(const Candidate& candidate) const override {
+  NetworkSpec BuildNetwork(const Candidate& candidate) const override {
     NetworkSpec spec;
-    spec.key = Format(candidate);
     spec.in_channels = in_channels_;
     spec.in_size = in_size_;
     spec.classes = classes_;

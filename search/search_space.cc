@@ -82,8 +82,15 @@ double SearchSpace::Size() const {
   return size;
 }
 
-std::vector<double> SearchSpace::Features(const Candidate& candidate) const {
-  const NetworkSpec spec = Expand(candidate);
+NetworkSpec SearchSpace::Expand(const Candidate& candidate) const {
+  NetworkSpec spec = BuildNetwork(candidate);
+  spec.key = Format(candidate);
+  spec.choices = candidate.choices;
+  spec.features = Features(candidate, spec);
+  return spec;
+}
+
+std::vector<double> SearchSpace::Features(const Candidate&, const NetworkSpec& spec) const {
   return {std::log1p(static_cast<double>(spec.Macs())), std::log1p(static_cast<double>(spec.Params()))};
 }
 

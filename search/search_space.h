@@ -35,14 +35,12 @@ class SearchSpace {
   virtual std::string Format(const Candidate& candidate) const;
   // Throws ConfigError naming the offending part and the valid choices.
   virtual Candidate Parse(std::string_view text) const;
-  virtual NetworkSpec Expand(const Candidate& candidate) const = 0;
+  // The network, with the candidate's choices and Features() attached for learned models.
+  NetworkSpec Expand(const Candidate& candidate) const;
   // The space's validity rules; every knob index in range is the base rule.
   virtual bool IsValid(const Candidate& candidate) const;
   // How many candidates the space holds.
   virtual double Size() const;
-  // Cheap numeric descriptors for surrogates, beside the raw choices: by default log MACs and
-  // log parameters of the expanded network; a space may add what its structure implies.
-  virtual std::vector<double> Features(const Candidate& candidate) const;
 
   Candidate Sample(Rng& rng) const;
   // Changes each knob with probability `rate`, and at least one knob always.
@@ -51,6 +49,11 @@ class SearchSpace {
   Candidate Crossover(const Candidate& a, const Candidate& b, Rng& rng) const;
 
  protected:
+  virtual NetworkSpec BuildNetwork(const Candidate& candidate) const = 0;
+  // Cheap numeric descriptors for surrogates, beside the raw choices: by default log MACs and
+  // log parameters; a space may add what its structure implies.
+  virtual std::vector<double> Features(const Candidate& candidate, const NetworkSpec& spec) const;
+
   // Retries a generator until it yields a valid candidate.
   template <typename Generate>
   Candidate FirstValid(Generate generate) const;

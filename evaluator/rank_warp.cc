@@ -1,0 +1,39 @@
+#include "evaluator/rank_warp.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hwnas {
+
+RankWarp::RankWarp(std::vector<double> values) : sorted_(std::move(values)) {
+  std::sort(sorted_.begin(), sorted_.end());
+  for (size_t i = 0; i < sorted_.size(); ++i) scores_.push_back(Score(static_cast<double>(i)));
+}
+
+double RankWarp::Forward(double value) const {
+  // Ties share the mean score of their ranks.
+  const auto lo = std::lower_bound(sorted_.begin(), sorted_.end(), value) - sorted_.begin();
+  const auto hi = std::upper_bound(sorted_.begin(), sorted_.end(), value) - sorted_.begin();
+  return Score(0.5 * static_cast<double>(lo + hi - 1));
+}
+
+double RankWarp::Inverse(double score) const {
+  const size_t n = scores_.size();
+  // Past the ends, continue the line through the extreme few points.
+  const size_t reach = std::min<size_t>(n - 1, 4);
+  if (score <= scores_[0]) return Line(0, reach, score);
+  if (score >= scores_[n - 1]) return Line(n - 1 - reach, n - 1, score);
+  const size_t i = std::upper_bound(scores_.begin(), scores_.end(), score) - scores_.begin();
+  return Line(i - 1, i, score);
+}
+
+double RankWarp::Score(double rank) const {
+  const double p = (rank + 0.5) / static_cast<double>(sorted_.size());
+  return std::log(p / (1 - p));
+}
+
+double RankWarp::Line(size_t a, size_t b, double score) const {
+  return sorted_[a] + (sorted_[b] - sorted_[a]) * (score - scores_[a]) / (scores_[b] - scores_[a]);
+}
+
+}  // namespace hwnas
