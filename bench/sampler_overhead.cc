@@ -63,7 +63,7 @@ Result RunHwnas(const SearchSpace& space, int trials, Store* store) {
     std::vector<EvaluationRecord> records;
     for (size_t i = 0; i < candidates.size(); ++i) {
       const Objectives f = Evaluate(candidates[i]);
-      observations.push_back({candidates[i], {f}, 0.0});
+      observations.push_back({candidates[i], -f[0], {f}, 0.0});
       if (!store) continue;
       EvaluationRecord r;
       r.batch = batch;
