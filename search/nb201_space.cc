@@ -44,32 +44,35 @@ class Nb201Space : public SearchSpace {
   Candidate Parse(std::string_view text) const override {
     // |op~0|+|op~0|op~1|+|op~0|op~1|op~2|
     Candidate candidate;
-    size_t pos = 0;
     auto fail = [&](const std::string& why) -> Candidate {
       throw ConfigError("nb201 architecture '" + std::string(text) + "': " + why +
                         "; expected the form |op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op one of " +
                         JoinNames(knobs()[0].choices));
     };
+    if (text.substr(0, 1) != "|") return fail("missing the leading '|'");
+    size_t pos = 1;
     for (size_t k = 0; k < std::size(kEdges); ++k) {
       if (k > 0 && kEdges[k].to != kEdges[k - 1].to) {
-        if (text.substr(pos, 1) != "+") return fail("missing '+' before node " + std::to_string(kEdges[k].to));
-        ++pos;
+        if (text.substr(pos, 2) != "+|") {
+          return fail("missing '+|' before node " + std::to_string(kEdges[k].to));
+        }
+        pos += 2;
       }
-      if (text.substr(pos, 1) != "|") return fail("missing '|' at offset " + std::to_string(pos));
-      const size_t tilde = text.find('~', pos + 1);
+      const size_t tilde = text.find('~', pos);
       if (tilde == std::string_view::npos) return fail("missing '~' on edge " + std::to_string(k + 1));
-      const std::string op(text.substr(pos + 1, tilde - pos - 1));
+      const std::string op(text.substr(pos, tilde - pos));
       const auto& choices = knobs()[k].choices;
       const auto it = std::find(choices.begin(), choices.end(), op);
       if (it == choices.end()) return fail("unknown op '" + op + "'");
-      const std::string from = std::to_string(kEdges[k].from);
+      const std::string from = std::to_string(kEdges[k].from) + "|";
       if (text.substr(tilde + 1, from.size()) != from) {
-        return fail("edge " + std::to_string(k + 1) + " must come from node " + from);
+        return fail("edge " + std::to_string(k + 1) + " must come from node " +
+                    std::to_string(kEdges[k].from));
       }
       pos = tilde + 1 + from.size();
       candidate.choices.push_back(static_cast<int>(it - choices.begin()));
     }
-    if (text.substr(pos) != "|") return fail("unexpected ending");
+    if (pos != text.size()) return fail("unexpected text after the last edge");
     return candidate;
   }
 

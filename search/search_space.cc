@@ -40,6 +40,10 @@ Candidate SearchSpace::Parse(std::string_view text) const {
   Candidate candidate;
   size_t start = 0;
   for (size_t k = 0; k < knobs_.size(); ++k) {
+    if (start > text.size()) {
+      throw ConfigError("candidate '" + std::string(text) + "': missing knob '" + knobs_[k].name +
+                        "' at position " + std::to_string(k + 1));
+    }
     const size_t end = std::min(text.find(';', start), text.size());
     const std::string_view item = text.substr(start, end - start);
     const std::string expected = knobs_[k].name + "=";
@@ -58,7 +62,8 @@ Candidate SearchSpace::Parse(std::string_view text) const {
     candidate.choices.push_back(static_cast<int>(it - choices.begin()));
     start = end + 1;
   }
-  if (start < text.size()) {
+  // The last knob must end the text: no trailing separator, nothing after it.
+  if (start != text.size() + 1) {
     throw ConfigError("candidate '" + std::string(text) + "': unexpected text after the last knob");
   }
   if (!IsValid(candidate)) {
