@@ -22,5 +22,7 @@ Command QueryBestCommand();
 Command QueryRunsCommand();
 Command DevicesCommand();
 Command SpaceShowCommand();
+Command PredictorFitCommand();
+Command PredictorEvalCommand();
 
 }  // namespace hwnas

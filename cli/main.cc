@@ -12,8 +12,9 @@ namespace {
 using hwnas::Command;
 
 std::vector<Command> AllCommands() {
-  return {hwnas::SearchCommand(),    hwnas::QueryParetoCommand(), hwnas::QueryBestCommand(),
-          hwnas::QueryRunsCommand(), hwnas::DevicesCommand(),     hwnas::SpaceShowCommand()};
+  return {hwnas::SearchCommand(),       hwnas::QueryParetoCommand(),  hwnas::QueryBestCommand(),
+          hwnas::QueryRunsCommand(),    hwnas::DevicesCommand(),      hwnas::SpaceShowCommand(),
+          hwnas::PredictorFitCommand(), hwnas::PredictorEvalCommand()};
 }
 
 void PrintUsage(const std::vector<Command>& commands) {
