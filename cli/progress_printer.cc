@@ -31,6 +31,13 @@ std::string ProgressPrinter::Line(const RunProgress& p) const {
                 p.best_accuracy);
   std::string line = head;
   if (p.failures) line += "  fails " + std::to_string(p.failures);
+  if (p.sampler_seconds > 0.05 * p.elapsed_seconds) {
+    // Worth showing only when the sampler is a visible part of the time (guided).
+    char sampler[64];
+    std::snprintf(sampler, sizeof sampler, "  sampler %.1f ms/eval",
+                  1e3 * p.sampler_seconds / std::max<int64_t>(p.done, 1));
+    line += sampler;
+  }
   line += "  front sizes:";
   for (const auto& [device, size] : p.front_sizes) line += " " + device + "=" + std::to_string(size);
   return line;

@@ -252,7 +252,8 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
       history_hashes_.push_back(records[i].hash);
     }
     const auto fronts = UpdateFronts(first_new);
-    store.WriteBatch(summary.run_id, records, fronts);
+    store.WriteBatch(summary.run_id, records, fronts, sampler_->last_ask_seconds());
+    status.sampler_seconds += sampler_->last_ask_seconds();
     sampler_->Tell(std::move(observations));
     ++batch_index;
 

@@ -32,6 +32,7 @@ struct RunProgress {
   int64_t failures = 0;
   double elapsed_seconds = 0;
   double best_accuracy = 0;  // among successful evaluations so far
+  double sampler_seconds = 0;  // the sampler's own time (fitting, acquisition) this session
   std::vector<std::pair<std::string, size_t>> front_sizes;  // per device
   bool finished = false;
 };

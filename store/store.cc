@@ -61,6 +61,13 @@ CREATE TABLE device_results (
   source        TEXT    NOT NULL CHECK (source IN ('measured', 'predicted')),
   PRIMARY KEY (evaluation_id, device)
 );
+CREATE TABLE batches (
+  run_id          INTEGER NOT NULL REFERENCES runs(id),
+  batch           INTEGER NOT NULL,
+  candidates      INTEGER NOT NULL,
+  sampler_seconds REAL    NOT NULL,
+  PRIMARY KEY (run_id, batch)
+);
 CREATE TABLE fronts (
   run_id        INTEGER NOT NULL REFERENCES runs(id),
   device        TEXT    NOT NULL,
@@ -251,7 +258,8 @@ int64_t Store::CreateRun(const RunRecord& run) {
 }
 
 void Store::WriteBatch(int64_t run_id, std::vector<EvaluationRecord>& batch,
-                       const std::map<std::string, std::vector<uint64_t>>& fronts) {
+                       const std::map<std::string, std::vector<uint64_t>>& fronts,
+                       double sampler_seconds) {
   Execute("BEGIN IMMEDIATE");
   try {
     Statement candidate(db_,
@@ -291,6 +299,13 @@ void Store::WriteBatch(int64_t run_id, std::vector<EvaluationRecord>& batch,
         device.Bind(5, d.status == "OK" ? std::optional<double>(d.latency_ms) : std::nullopt);
         device.Bind(6, d.energy_mj).Bind(7, d.source).Run();
       }
+    }
+    if (!batch.empty()) {
+      Statement timing(db_,
+                       "INSERT INTO batches (run_id, batch, candidates, sampler_seconds) "
+                       "VALUES (?, ?, ?, ?)");
+      timing.Bind(1, run_id).Bind(2, int64_t{batch[0].batch});
+      timing.Bind(3, static_cast<int64_t>(batch.size())).Bind(4, sampler_seconds).Run();
     }
     Statement clear(db_, "DELETE FROM fronts WHERE run_id = ? AND device = ?");
     Statement member(db_,

@@ -83,10 +83,12 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   int64_t CreateRun(const RunRecord& run);
-  // One transaction: the batch's evaluations, their device results, and the run's fronts as
-  // they stand after it (device -> the candidate hashes of its front members).
+  // One transaction: the batch's evaluations, their device results, the run's fronts as they
+  // stand after it (device -> the candidate hashes of its front members), and the seconds the
+  // sampler spent proposing the batch.
   void WriteBatch(int64_t run_id, std::vector<EvaluationRecord>& batch,
-                  const std::map<std::string, std::vector<uint64_t>>& fronts);
+                  const std::map<std::string, std::vector<uint64_t>>& fronts,
+                  double sampler_seconds = 0);
   void SetRunStatus(int64_t run_id, const std::string& status);
 
   std::vector<RunRecord> Runs() const;
