@@ -17,13 +17,14 @@ constexpr int kVersion = 1;
 }  // namespace
 
 void AccuracyPredictor::Fit(const std::vector<GpInput>& inputs,
-                            const std::vector<double>& accuracies) {
+                            const std::vector<double>& accuracies,
+                            const GaussianProcess::Hyperparameters* fixed) {
   std::vector<double> errors;
   for (double a : accuracies) errors.push_back(100.0 - a);
   warp_ = RankWarp(errors);
   std::vector<double> scores;
   for (double e : errors) scores.push_back(warp_.Forward(e));
-  gp_.Fit(inputs, scores);
+  gp_.Fit(inputs, scores, fixed);
 }
 
 double AccuracyPredictor::PredictAccuracy(const GpInput& input) const {

@@ -13,8 +13,10 @@ namespace hwnas {
 
 class AccuracyPredictor {
  public:
-  // Needs at least two points.
-  void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& accuracies);
+  // Needs at least two points. `fixed` skips the hyperparameter search (see GaussianProcess).
+  void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& accuracies,
+           const GaussianProcess::Hyperparameters* fixed = nullptr);
+  GaussianProcess::Hyperparameters hyperparameters() const { return gp_.hyperparameters(); }
 
   // The warped error score: mean and deviation in the GP's space; map with warp().Inverse.
   GpPrediction PredictScore(const GpInput& input) const { return gp_.Predict(input); }

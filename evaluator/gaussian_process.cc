@@ -60,7 +60,8 @@ void GaussianProcess::Factorise(const std::vector<double>& targets) {
   alpha_ = cholesky_.solve(y);
 }
 
-void GaussianProcess::Fit(const std::vector<GpInput>& inputs, const std::vector<double>& targets) {
+void GaussianProcess::Fit(const std::vector<GpInput>& inputs, const std::vector<double>& targets,
+                          const Hyperparameters* fixed) {
   HWNAS_CHECK(inputs.size() == targets.size() && inputs.size() >= 2);
   const size_t n = inputs.size();
   const size_t dims = inputs[0].numeric.size();
@@ -83,6 +84,13 @@ void GaussianProcess::Fit(const std::vector<GpInput>& inputs, const std::vector<
   inputs_.clear();
   for (const auto& in : inputs) inputs_.push_back({in.categorical, Standardise(in.numeric)});
   targets_ = targets;
+  if (fixed) {
+    theta_c_ = fixed->theta_categorical;
+    theta_n_ = dims ? fixed->theta_numeric : 0.0;
+    noise_ = fixed->noise;
+    Factorise(targets);
+    return;
+  }
 
   // Log marginal likelihood of every grid point, in parallel; the grid order breaks ties, so
   // the choice does not depend on the thread count.

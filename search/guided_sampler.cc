@@ -59,8 +59,15 @@ double ExpectedImprovement(const DeviceFront& front, const Objectives& costs,
   std::vector<double> uncovered = {box};
   std::vector<double> levels;
   std::vector<Objectives> clipped;
+  double least_cost = cost_ref[0];
   for (const auto& point : front.points) {
     levels.push_back(point[0]);
+    if (dims == 1) {
+      // One cost (latency): the uncovered part is [c, min(ref, least cost so far)].
+      least_cost = std::min(least_cost, point[1]);
+      uncovered.push_back(std::max(0.0, least_cost - costs[0]));
+      continue;
+    }
     Objectives p(point.begin() + 1, point.end());
     for (size_t k = 0; k < dims; ++k) p[k] = std::max(p[k], costs[k]);
     clipped.push_back(std::move(p));
@@ -99,15 +106,21 @@ class GuidedSampler : public Sampler {
     std::vector<double> accuracies;
     TrainingSet(rng, inputs, accuracies);
     if (inputs.size() < 2) return RandomFeasible(n, rng);
+    // The hyperparameter search is the costly part of a fit; it is redone every few asks, and
+    // in between the last hyperparameters serve.
     AccuracyPredictor predictor;
-    predictor.Fit(inputs, accuracies);
+    const bool search = asks_since_search_ == 0 || !hyperparameters_;
+    predictor.Fit(inputs, accuracies, search ? nullptr : &*hyperparameters_);
+    hyperparameters_ = predictor.hyperparameters();
+    asks_since_search_ = (asks_since_search_ + 1) % kAsksPerHyperparameterSearch;
     const RankWarp& warp = predictor.warp();
 
-    auto pool = Pool(rng);
+    const auto front_indices = FrontIndices();
+    auto pool = Pool(front_indices, rng);
     std::vector<GpPrediction> predicted(pool.size());
     tbb::parallel_for(size_t{0}, pool.size(),
                       [&](size_t i) { predicted[i] = predictor.PredictScore(Features(pool[i].candidate)); });
-    auto fronts = Fronts(pool);
+    auto fronts = Fronts(front_indices, pool);
 
     std::vector<Candidate> batch;
     std::vector<double> score(pool.size());
@@ -203,24 +216,33 @@ class GuidedSampler : public Sampler {
     }
   }
 
-  std::vector<Option> Pool(Rng& rng) const {
+  // Per device, the indices into history_ of its front (feasible observations only).
+  std::vector<std::vector<size_t>> FrontIndices() const {
+    const size_t devices = history_[0].per_device.size();
+    std::vector<std::vector<size_t>> fronts(devices);
+    for (size_t d = 0; d < devices; ++d) {
+      std::vector<Objectives> points;
+      std::vector<size_t> owners;
+      for (size_t i = 0; i < history_.size(); ++i) {
+        if (history_[i].per_device[d] && history_[i].violation == 0) {
+          points.push_back(*history_[i].per_device[d]);
+          owners.push_back(i);
+        }
+      }
+      for (int j : ParetoFront(points)) fronts[d].push_back(owners[j]);
+    }
+    return fronts;
+  }
+
+  std::vector<Option> Pool(const std::vector<std::vector<size_t>>& front_indices, Rng& rng) const {
     std::vector<const Candidate*> parents;
     for (const auto& o : history_) {
       if (o.accuracy) parents.push_back(&o.candidate);
     }
     // Parents: the members of any device's front.
     std::vector<const Candidate*> front_members;
-    const size_t devices = history_.empty() ? 0 : history_[0].per_device.size();
-    for (size_t d = 0; d < devices; ++d) {
-      std::vector<Objectives> points;
-      std::vector<const Candidate*> owners;
-      for (const auto& o : history_) {
-        if (o.per_device[d] && o.violation == 0) {
-          points.push_back(*o.per_device[d]);
-          owners.push_back(&o.candidate);
-        }
-      }
-      for (int i : ParetoFront(points)) front_members.push_back(owners[i]);
+    for (const auto& members : front_indices) {
+      for (size_t i : members) front_members.push_back(&history_[i].candidate);
     }
     if (front_members.empty()) front_members = parents;
 
@@ -249,18 +271,19 @@ class GuidedSampler : public Sampler {
     front.points.insert(at, point);
   }
 
-  std::vector<DeviceFront> Fronts(const std::vector<Option>& pool) const {
+  std::vector<DeviceFront> Fronts(const std::vector<std::vector<size_t>>& front_indices,
+                                  const std::vector<Option>& pool) const {
     const size_t devices = history_[0].per_device.size();
     std::vector<DeviceFront> fronts(devices);
     for (size_t d = 0; d < devices; ++d) {
-      std::vector<Objectives> points;
+      std::vector<const Objectives*> points;
       for (const auto& o : history_) {
-        if (o.per_device[d] && o.violation == 0) points.push_back(*o.per_device[d]);
+        if (o.per_device[d] && o.violation == 0) points.push_back(&*o.per_device[d]);
       }
       // The objective box: error from 0 to the worst seen (like a front's nadir), costs from the
       // least to the most seen.
       double worst_error = 0;
-      for (const auto& p : points) worst_error = std::max(worst_error, p[0]);
+      for (const auto* p : points) worst_error = std::max(worst_error, (*p)[0]);
       Objectives low, high;
       auto widen = [&](const Objectives& p) {
         if (low.empty()) {
@@ -272,7 +295,7 @@ class GuidedSampler : public Sampler {
           high[k] = std::max(high[k], p[k]);
         }
       };
-      for (const auto& p : points) widen(Objectives(p.begin() + 1, p.end()));
+      for (const auto* p : points) widen(Objectives(p->begin() + 1, p->end()));
       for (const auto& option : pool) {
         if (option.costs.per_device[d]) widen(*option.costs.per_device[d]);
       }
@@ -284,7 +307,7 @@ class GuidedSampler : public Sampler {
         front.reference.push_back(high[k]);
         front.scale *= std::max(high[k] - low[k], 1e-12);
       }
-      for (int i : ParetoFront(points)) Insert(front, points[i]);
+      for (size_t i : front_indices[d]) Insert(front, *history_[i].per_device[d]);
     }
     return fronts;
   }
@@ -299,9 +322,13 @@ class GuidedSampler : public Sampler {
     return total;
   }
 
+  static constexpr int kAsksPerHyperparameterSearch = 10;
+
   SamplerOptions options_;
   CostOracle costs_;
   std::vector<Observation> history_;
+  std::optional<GaussianProcess::Hyperparameters> hyperparameters_;
+  int asks_since_search_ = 0;
 };
 
 }  // namespace

@@ -30,20 +30,28 @@ and uses them for the runs. Every further stdout line is one run per (sampler, s
      "hv_ratio": 0.9903, "seconds": 3.2}
 where evals is the number of distinct architectures evaluated when the run stopped
 and evals_to_99 is null when 99% was not reached. Progress goes to stderr.
+
+Optuna's TPE is sped up by speed_up_optuna_tpe(), which changes none of its
+proposals; --stock-optuna turns that off.
 """
 
 import argparse
 import bisect
+import copy
 import csv
 import itertools
 import json
 import math
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 
+import numpy as np
 import optuna
+import optuna._hypervolume.wfg as optuna_wfg
+import optuna.samplers._tpe.sampler as optuna_tpe
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 N_EDGES = 6
@@ -173,6 +181,53 @@ def exact_reference(table):
     return ref, hypervolume(front, ref), len(valid), len(front)
 
 
+def _repeat_last_result(fn):
+    """Wrap a pure function: a call with the same arguments as the previous call
+    returns (a copy of) the previous result instead of recomputing it."""
+    last = {}
+
+    def wrapper(*args):
+        # Pickled arguments compare floats and arrays bit for bit.
+        key = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+        if last.get("key") != key:
+            last["result"] = fn(*args)
+            last["key"] = key
+        return copy.deepcopy(last["result"])
+
+    return wrapper
+
+
+def _compute_2d_python(solution_set, reference_point):
+    """optuna._hypervolume._compute_2d with the same float operations in the same order,
+    on Python floats instead of NumPy scalars, hence bit-identical and ~10x faster."""
+    order = np.lexsort((-solution_set[:, 1], solution_set[:, 0]))
+    ref_x, ref_y = float(reference_point[0]), float(reference_point[1])
+    hv = 0.0
+    for x, y in solution_set[order].tolist():
+        if ref_y < y:
+            continue
+        hv += abs((ref_x - x) * (ref_y - y))
+        ref_y = y
+    reference_point[1] = ref_y  # the original moves its argument's y in place
+    return hv
+
+
+def speed_up_optuna_tpe():
+    """Make multi-objective TPE much faster without changing any of its proposals.
+
+    TPESampler(multivariate=False) samples each of the 6 parameters separately and,
+    for each one, re-splits the same observations (nondomination ranks, then a greedy
+    hypervolume subset selection, HSSP) and recomputes the same hypervolume-contribution
+    weights; the 5 repeats per trial are answered from the first one. Within HSSP,
+    thousands of tiny 2-D hypervolumes per trial dominate the rest, spent in NumPy
+    per-scalar overhead; they are computed with Python floats instead. Patching module
+    globals is enough because the callers look these names up at call time.
+    """
+    for name in ("_split_observation_pairs", "_calculate_weights_below_for_multi_objective"):
+        setattr(optuna_tpe, name, _repeat_last_result(getattr(optuna_tpe, name)))
+    optuna_wfg._compute_2d = _compute_2d_python
+
+
 def make_sampler(name, seed, nsga2_population):
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(population_size=nsga2_population, seed=seed)
@@ -227,6 +282,8 @@ _WORKER = {}
 
 def _init_worker(table, ref, target_hv, args):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not args.stock_optuna:
+        speed_up_optuna_tpe()
     _WORKER.update(table=table, ref=ref, target_hv=target_hv, args=args)
 
 
@@ -253,6 +310,9 @@ def parse_args():
     parser.add_argument("--seeds", type=int, default=10, help="run seeds 0..N-1")
     parser.add_argument("--max-evals", type=int, default=1000)
     parser.add_argument("--max-trials", type=int, default=5000)
+    parser.add_argument("--stock-optuna", action="store_true",
+                        help="run TPE without speed_up_optuna_tpe() "
+                             "(same results, several times slower)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="run (sampler, seed) pairs in this many processes")
     args = parser.parse_args()
