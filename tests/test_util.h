@@ -3,6 +3,7 @@
 // the CLI, run-config fixtures, and brute-force Pareto definitions to check the fast ones against.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,13 +12,16 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iomanip>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
+#include "store/store.h"
 
 namespace hwnas::test {
 
@@ -28,9 +32,25 @@ inline std::string SourcePath(std::string_view relative) {
   return (fs::path(HWNAS_SOURCE_DIR) / relative).string();
 }
 
+// The devices shipped in configs/devices/, sorted as the CLI and error messages list them.
+inline const std::vector<std::string> kShippedDevices = {"edgegpu", "edgetpu", "eyeriss",
+                                                         "fpga",    "pixel3",  "raspi4"};
+inline constexpr const char* kShippedDeviceList = "edgegpu, edgetpu, eyeriss, fpga, pixel3, raspi4";
+
+// Architecture 0 of NAS-Bench-201, row 0 of both data/*/nb201_*.csv tables.
+inline constexpr const char* kNb201Arch0 =
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|"
+    "skip_connect~2|";
+
 #ifdef HWNAS_BINARY
 inline std::string HwnasBinary() { return HWNAS_BINARY; }
 #endif
+
+inline void WriteFile(const std::string& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
 
 // A fresh directory under the system temp dir, removed with everything in it at scope exit.
 class TempDir {
@@ -50,16 +70,15 @@ class TempDir {
   const fs::path& path() const { return path_; }
   // The path of `name` inside the directory (not created).
   std::string File(std::string_view name) const { return (path_ / name).string(); }
+  // Writes `text` to `name` inside the directory and returns its path.
+  std::string Write(std::string_view name, std::string_view text) const {
+    WriteFile(File(name), text);
+    return File(name);
+  }
 
  private:
   fs::path path_;
 };
-
-inline void WriteFile(const std::string& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -85,7 +104,7 @@ inline std::vector<std::string> SplitFields(const std::string& line, char separa
   return fields;
 }
 
-// Succeeds when `f` throws exactly an E (or a subclass) whose message holds every one of
+// Succeeds when `f` throws an E (or a subclass of it) whose message holds every one of
 // `parts`; the failure message shows what was thrown instead.
 template <typename E, typename F>
 ::testing::AssertionResult ThrowsWith(F&& f, std::initializer_list<std::string_view> parts) {
@@ -177,12 +196,13 @@ struct CommandResult {
 
 // Runs argv (argv[0] a path) in `dir`, capturing stdout, stderr and the exit code.
 inline CommandResult RunCommand(const std::vector<std::string>& argv, const TempDir& dir) {
-  std::string command = "cd " + ShellQuote(dir.path().string()) + " &&";
-  for (const auto& arg : argv) command += " " + ShellQuote(arg);
   const std::string out_path = dir.File("captured_stdout.txt");
   const std::string err_path = dir.File("captured_stderr.txt");
-  command += " >" + ShellQuote(out_path) + " 2>" + ShellQuote(err_path);
-  const int status = std::system(command.c_str());
+  std::ostringstream command;
+  command << "cd " << ShellQuote(dir.path().string()) << " &&";
+  for (const auto& arg : argv) command << ' ' << ShellQuote(arg);
+  command << " >" << ShellQuote(out_path) << " 2>" << ShellQuote(err_path);
+  const int status = std::system(command.str().c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = ReadFile(out_path);
@@ -224,9 +244,7 @@ struct RunYaml {
   }
   // Writes the YAML into `dir` as `name` and returns its path.
   std::string WriteTo(const TempDir& dir, const std::string& name) const {
-    const std::string path = dir.File(name);
-    WriteFile(path, Text());
-    return path;
+    return dir.Write(name, Text());
   }
 };
 
@@ -259,6 +277,36 @@ inline std::vector<int> BruteFront(const std::vector<std::vector<double>>& point
 
 inline std::vector<int> BruteFront(const std::vector<std::vector<double>>& points) {
   return BruteFront(points, std::vector<bool>(points.size(), true));
+}
+
+// What two runs must agree on, one line per evaluation in batch/seq order: everything but ids
+// and timings, numbers printed exactly.
+inline std::vector<std::string> EvaluationRows(const std::vector<EvaluationRecord>& records) {
+  std::vector<std::string> rows;
+  for (const auto& r : records) {
+    std::ostringstream row;
+    row << std::setprecision(17) << r.batch << '/' << r.seq << ' ' << r.canonical << ' ' << r.status
+        << ' ' << r.accuracy << ' ' << r.error;
+    for (const auto& d : r.devices) {
+      row << " | " << d.device << ' ' << d.status << ' ' << d.latency_ms << ' ';
+      if (d.energy_mj) {
+        row << *d.energy_mj;
+      } else {
+        row << '-';
+      }
+      row << ' ' << d.error;
+    }
+    rows.push_back(row.str());
+  }
+  return rows;
+}
+
+// device -> canonical strings of the run's stored front members.
+inline std::map<std::string, std::set<std::string>> FrontMembers(const Store& store,
+                                                                 int64_t run_id) {
+  std::map<std::string, std::set<std::string>> members;
+  for (const auto& row : store.Front(run_id, "")) members[row.device].insert(row.canonical);
+  return members;
 }
 
 }  // namespace hwnas::test

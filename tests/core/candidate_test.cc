@@ -1,9 +1,9 @@
 #include "core/candidate.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <unordered_set>
-
-#include <gtest/gtest.h>
 
 namespace hwnas {
 namespace {

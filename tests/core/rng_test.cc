@@ -1,11 +1,11 @@
 #include "core/rng.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <set>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace hwnas {
 namespace {
@@ -24,20 +24,15 @@ double ChiSquare(const std::vector<int64_t>& counts, int64_t total) {
   return chi2;
 }
 
-TEST(Rng, SameSeedSameStream) {
-  EXPECT_EQ(Draw(Rng(123), 1000), Draw(Rng(123), 1000));
-}
+TEST(Rng, SameSeedSameStream) { EXPECT_EQ(Draw(Rng(123), 1000), Draw(Rng(123), 1000)); }
 
-TEST(Rng, DifferentSeedsDiffer) {
-  EXPECT_NE(Draw(Rng(123), 4), Draw(Rng(124), 4));
-}
+TEST(Rng, DifferentSeedsDiffer) { EXPECT_NE(Draw(Rng(123), 4), Draw(Rng(124), 4)); }
 
 // Pinned once on x86-64 / glibc: any change here breaks reproducibility of stored runs.
 TEST(Rng, FirstValuesArePinned) {
   EXPECT_EQ(Mix64(0), 0xe220a8397b1dcdafull);  // SplitMix64's published first output for seed 0
-  EXPECT_EQ(Draw(Rng(42), 3),
-            (std::vector<uint64_t>{0x5c8961e1f2055d33ull, 0xe182e8e848466886ull,
-                                   0x9f7313650e290a18ull}));
+  EXPECT_EQ(Draw(Rng(42), 3), (std::vector<uint64_t>{0x5c8961e1f2055d33ull, 0xe182e8e848466886ull,
+                                                     0x9f7313650e290a18ull}));
   EXPECT_EQ(Draw(Rng(42).Fork(3), 2),
             (std::vector<uint64_t>{0x9411f68cc0506d62ull, 0x49c93e50c55cb3bcull}));
   EXPECT_EQ(Rng(0).NextU64(), 0x1a70a846bd9cc2a9ull);
