@@ -66,8 +66,25 @@ void ConfigNode::Fail(const std::string& message) const {
   throw ConfigError(Where() + ": " + key + message);
 }
 
-std::optional<ConfigNode> ConfigNode::Find(std::string_view key) const {
+void ConfigNode::ExpectUniqueKeys() const {
+  // yaml-cpp keeps both entries of a repeated key; a silent pick of one would hide a typo.
   if (!node_.IsMap()) Fail("expected a mapping of keys to values");
+  std::vector<std::pair<std::string, YAML::Node>> seen;
+  for (const auto& item : node_) {
+    const std::string name = item.first.Scalar();
+    for (const auto& [earlier, node] : seen) {
+      if (earlier == name) {
+        ConfigNode(item.first, file_, key_path_)
+            .Fail("duplicate key '" + name + "' (first given on line " +
+                  std::to_string(node.Mark().line + 1) + ")");
+      }
+    }
+    seen.emplace_back(name, item.first);
+  }
+}
+
+std::optional<ConfigNode> ConfigNode::Find(std::string_view key) const {
+  ExpectUniqueKeys();
   for (const auto& item : node_) {
     if (item.first.Scalar() == key) {
       std::string path = key_path_.empty() ? std::string(key) : key_path_ + "." + std::string(key);
@@ -78,7 +95,7 @@ std::optional<ConfigNode> ConfigNode::Find(std::string_view key) const {
 }
 
 void ConfigNode::ExpectKeys(std::initializer_list<std::string_view> keys) const {
-  if (!node_.IsMap()) Fail("expected a mapping of keys to values");
+  ExpectUniqueKeys();
   std::vector<std::string> valid(keys.begin(), keys.end());
   for (const auto& item : node_) {
     const std::string name = item.first.Scalar();

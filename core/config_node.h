@@ -58,6 +58,7 @@ class ConfigNode {
 
  private:
   ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string key_path);
+  void ExpectUniqueKeys() const;
   std::optional<ConfigNode> Find(std::string_view key) const;
   std::string Scalar() const;
 

@@ -30,7 +30,8 @@ CsvTable CsvTable::Load(const std::string& path) {
   CsvTable table;
   table.path_ = path;
   std::string line;
-  if (!std::getline(in, line) || line.empty()) throw IoError(path + ":1: empty file, expected a header row");
+  if (std::getline(in, line) && !line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) throw IoError(path + ":1: empty file, expected a header row");
   table.header_ = SplitFields(line);
   size_t line_number = 1;
   while (std::getline(in, line)) {
@@ -44,6 +45,7 @@ CsvTable CsvTable::Load(const std::string& path) {
                     std::to_string(fields.size()) + " (truncated or malformed file?)");
     }
     table.cells_.push_back(std::move(fields));
+    table.line_numbers_.push_back(line_number);
   }
   return table;
 }
@@ -70,8 +72,7 @@ std::optional<double> CsvTable::Number(size_t row, size_t column) const {
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) {
-    // Data row r sits on file line r + 2 (after the header).
-    throw IoError(path_ + ":" + std::to_string(row + 2) + ": column '" + header_[column] +
+    throw IoError(path_ + ":" + std::to_string(line_numbers_[row]) + ": column '" + header_[column] +
                   "': not a number: '" + text + "'");
   }
   return value;

@@ -33,6 +33,7 @@ class CsvTable {
   std::string path_;
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> cells_;
+  std::vector<size_t> line_numbers_;  // file line of each row, for error messages
 };
 
 }  // namespace hwnas

@@ -146,6 +146,8 @@ class GuidedSampler : public Sampler {
         Insert(fronts[d], point);
       }
     }
+    // Near the end of a small space the pool's draws find too little that is new.
+    for (auto& c : RandomFeasible(n - batch.size(), rng)) batch.push_back(std::move(c));
     return batch;
   }
 

@@ -78,6 +78,21 @@ std::vector<Fitness> RankObservations(const std::vector<const Observation*>& obs
 
 Sampler::Sampler(const SearchSpace& space, uint64_t seed) : space_(space), root_(seed) {}
 
+std::optional<Candidate> Sampler::UnseenByWalk(Rng& rng) {
+  // Random draws seldom hit the last unseen points of a small space, so walk the grid from a
+  // random start; larger spaces are far from exhausted when draws fail.
+  constexpr double kMaxWalk = 1e7;
+  const double grid = space_.GridSize();
+  if (grid > kMaxWalk || static_cast<double>(seen_.size()) >= grid) return std::nullopt;
+  const auto points = static_cast<uint64_t>(grid);
+  const uint64_t start = rng.Below(points);
+  for (uint64_t i = 0; i < points; ++i) {
+    Candidate c = space_.GridPoint((start + i) % points);
+    if (space_.IsValid(c) && seen_.insert(space_.Format(c)).second) return c;
+  }
+  return std::nullopt;
+}
+
 std::vector<Candidate> Sampler::Ask(size_t n) {
   if (!pending_.empty()) {
     throw std::logic_error("Sampler::Ask called twice: Tell the results of the previous batch (" +

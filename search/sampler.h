@@ -79,14 +79,17 @@ class Sampler {
   bool Seen(const Candidate& candidate) const { return seen_.count(space_.Format(candidate)) > 0; }
   void MarkSeen(const Candidate& candidate) { seen_.insert(space_.Format(candidate)); }
 
-  // Calls `propose` until it yields an unseen candidate, then falls back to random ones;
-  // nullopt when the space seems exhausted. Marks the result as seen.
+  // Calls `propose` until it yields an unseen candidate, then falls back to random ones and,
+  // in a small space, to a walk over it; nullopt when the space is exhausted. Marks the result
+  // as seen.
   template <typename Propose>
   std::optional<Candidate> Unseen(Propose propose, Rng& rng);
 
   const SearchSpace& space_;
 
  private:
+  std::optional<Candidate> UnseenByWalk(Rng& rng);
+
   Rng root_;
   double last_ask_seconds_ = 0;
   uint64_t batches_ = 0;
@@ -97,12 +100,12 @@ class Sampler {
 template <typename Propose>
 std::optional<Candidate> Sampler::Unseen(Propose propose, Rng& rng) {
   constexpr int kProposals = 32;
-  constexpr int kRandomDraws = 2000;
+  constexpr int kRandomDraws = 256;
   for (int i = 0; i < kProposals + kRandomDraws; ++i) {
     Candidate c = i < kProposals ? propose() : space_.Sample(rng);
     if (seen_.insert(space_.Format(c)).second) return c;
   }
-  return std::nullopt;
+  return UnseenByWalk(rng);
 }
 
 struct SamplerOptions {

@@ -81,10 +81,21 @@ bool SearchSpace::IsValid(const Candidate& candidate) const {
   return true;
 }
 
-double SearchSpace::Size() const {
+double SearchSpace::Size() const { return GridSize(); }
+
+double SearchSpace::GridSize() const {
   double size = 1;
   for (const auto& knob : knobs_) size *= static_cast<double>(knob.choices.size());
   return size;
+}
+
+Candidate SearchSpace::GridPoint(uint64_t index) const {
+  Candidate c;
+  for (const auto& knob : knobs_) {
+    c.choices.push_back(static_cast<int>(index % knob.choices.size()));
+    index /= knob.choices.size();
+  }
+  return c;
 }
 
 NetworkSpec SearchSpace::Expand(const Candidate& candidate) const {

@@ -41,6 +41,9 @@ class SearchSpace {
   virtual bool IsValid(const Candidate& candidate) const;
   // How many candidates the space holds.
   virtual double Size() const;
+  // Points of the knob grid (valid or not), and the index-th of them in mixed radix order.
+  double GridSize() const;
+  Candidate GridPoint(uint64_t index) const;
 
   Candidate Sample(Rng& rng) const;
   // Changes each knob with probability `rate`, and at least one knob always.
