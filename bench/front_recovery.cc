@@ -123,24 +123,28 @@ std::optional<int> EvalsTo99(const Problem& p, const SearchSpace& space,
   return std::nullopt;
 }
 
-std::string Summary(std::vector<std::optional<int>> runs) {
+struct Quartiles {
+  double q25, median, q75;
+};
+
+// A run that never reached the target counts as infinitely many evaluations.
+Quartiles Spread(const std::vector<std::optional<int>>& runs) {
   std::vector<double> values;
-  int missed = 0;
-  for (const auto& r : runs) {
-    if (r) values.push_back(*r);
-    else ++missed;
-  }
-  // A run that never reached the target counts as infinitely many evaluations.
-  for (int i = 0; i < missed; ++i) values.push_back(INFINITY);
+  for (const auto& r : runs) values.push_back(r ? *r : INFINITY);
   std::sort(values.begin(), values.end());
   auto quantile = [&](double q) {
     const double at = q * (values.size() - 1);
     const size_t lo = static_cast<size_t>(std::floor(at));
     const size_t hi = static_cast<size_t>(std::ceil(at));
+    if (values[lo] == values[hi]) return values[lo];
     return values[lo] + (values[hi] - values[lo]) * (at - lo);
   };
+  return {quantile(0.25), quantile(0.5), quantile(0.75)};
+}
+
+std::string Summary(const Quartiles& q) {
   auto show = [](double v) { return std::isfinite(v) ? std::to_string(std::lround(v)) : std::string(">max"); };
-  return show(quantile(0.5)) + " [" + show(quantile(0.25)) + "-" + show(quantile(0.75)) + "]";
+  return show(q.median) + " [" + show(q.q25) + "-" + show(q.q75) + "]";
 }
 
 }  // namespace
@@ -210,18 +214,23 @@ int main(int argc, char** argv) {
               options.seeds, options.max_evals);
   std::printf("| device | front | exact HV | ref (err,lat%s) |", options.energy ? ",energy" : "");
   for (const auto& c : contenders) std::printf(" hwnas %s |", c.label.c_str());
-  if (options.optuna) std::printf(" optuna NSGAII(pop 20) | optuna NSGAII(pop 50) | optuna TPE |");
+  if (options.optuna) {
+    std::printf(" optuna NSGAII(pop 20) | optuna NSGAII(pop 50) | optuna TPE | guided / best optuna |");
+  }
   std::printf("\n");
   for (const auto& p : problems) {
     std::printf("| %s | %zu | %.6g | %s |", p.device.c_str(), p.front_size, p.exact_hv,
                 Join(p.reference).c_str());
+    double guided_median = INFINITY;
     for (const auto& c : contenders) {
       std::vector<std::optional<int>> runs;
       for (int seed = 0; seed < options.seeds; ++seed) {
         runs.push_back(EvalsTo99(p, *space, c.options, c.batch, static_cast<uint64_t>(seed),
                                  options.max_evals));
       }
-      std::printf(" %s |", Summary(runs).c_str());
+      const Quartiles spread = Spread(runs);
+      if (c.options.kind == "guided") guided_median = spread.median;
+      std::printf(" %s |", Summary(spread).c_str());
     }
     if (options.optuna) {
       const std::string base = "/usr/bin/python3 " + home + "/bench/peers/optuna_front_recovery.py" +
@@ -230,6 +239,7 @@ int main(int argc, char** argv) {
                                " --target-hv " + Join({p.exact_hv}) + " --seeds " +
                                std::to_string(options.seeds) + " --max-evals " +
                                std::to_string(options.max_evals) + " --jobs 2";
+      double best_optuna = INFINITY;
       for (const std::string run : {" --samplers nsga2 --nsga2-population 20",
                                     " --samplers nsga2 --nsga2-population 50", " --samplers tpe"}) {
         const std::string out = bench::RunPeer(base + run);
@@ -240,8 +250,11 @@ int main(int argc, char** argv) {
           const double evals = bench::JsonNumber(line, "evals_to_99");
           runs.push_back(std::isnan(evals) ? std::nullopt : std::optional<int>(static_cast<int>(evals)));
         }
-        std::printf(" %s |", Summary(runs).c_str());
+        const Quartiles spread = Spread(runs);
+        best_optuna = std::min(best_optuna, spread.median);
+        std::printf(" %s |", Summary(spread).c_str());
       }
+      std::printf(" %.2fx |", guided_median / best_optuna);
     }
     std::printf("\n");
     std::fflush(stdout);

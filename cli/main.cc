@@ -1,4 +1,5 @@
 // hwnas: hardware-aware architecture and compression search.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -17,16 +18,21 @@ std::vector<Command> AllCommands() {
           hwnas::PredictorFitCommand(), hwnas::PredictorEvalCommand()};
 }
 
+void PrintCommands(const std::vector<Command>& commands, std::string_view group = "") {
+  for (const auto& c : commands) {
+    if (!c.name.starts_with(group)) continue;
+    std::string name = "  " + c.name;
+    name.resize(18, ' ');
+    std::cout << name << c.summary << "\n";
+  }
+}
+
 void PrintUsage(const std::vector<Command>& commands) {
   std::cout << "hwnas " << hwnas::AppVersion()
             << ": hardware-aware architecture and compression search\n\n"
                "Usage: hwnas COMMAND [FLAGS]     (hwnas COMMAND --help for its flags)\n\n"
                "Commands:\n";
-  for (const auto& c : commands) {
-    std::string name = "  " + c.name;
-    name.resize(18, ' ');
-    std::cout << name << c.summary << "\n";
-  }
+  PrintCommands(commands);
   std::cout << "\nA first search:\n"
                "  hwnas search --config configs/runs/quickstart.yaml --db results.db\n"
                "  hwnas query pareto --db results.db --device edgegpu\n\n"
@@ -66,6 +72,16 @@ int main(int argc, char** argv) {
       std::cerr << "error: " << e.what() << "\n";
       return 1;
     }
+  }
+  // A group word alone ("hwnas query"): list its commands.
+  const std::string group = args[0] + " ";
+  const bool is_group = std::any_of(commands.begin(), commands.end(),
+                                    [&](const Command& c) { return c.name.starts_with(group); });
+  const bool wants_help = args.size() == 1 || args[1] == "--help" || args[1] == "-h";
+  if (is_group && wants_help) {
+    std::cout << "Usage: hwnas " << args[0] << " SUBCOMMAND [FLAGS]\n\n";
+    PrintCommands(commands, group);
+    return args.size() == 1 ? 2 : 0;
   }
   std::vector<std::string> names;
   for (const auto& c : commands) names.push_back(c.name);
