@@ -14,6 +14,7 @@ std::string_view LayerOpName(LayerOp op) {
     case LayerOp::kAdd: return "add";
     case LayerOp::kBatchNorm: return "bn";
     case LayerOp::kRelu: return "relu";
+    case LayerOp::kRelu6: return "relu6";
   }
   HWNAS_CHECK(false);
 }
@@ -38,7 +39,8 @@ int Layer::HOut() const {
     case LayerOp::kGlobalAvgPool: return 1;
     case LayerOp::kAdd:
     case LayerOp::kBatchNorm:
-    case LayerOp::kRelu: return h_in;
+    case LayerOp::kRelu:
+    case LayerOp::kRelu6: return h_in;
   }
   HWNAS_CHECK(false);
 }
@@ -54,7 +56,8 @@ int64_t Layer::Macs() const {
     case LayerOp::kGlobalAvgPool: return static_cast<int64_t>(h_in) * h_in * cin;
     case LayerOp::kAdd:
     case LayerOp::kBatchNorm:
-    case LayerOp::kRelu: return out_pixels * cout;
+    case LayerOp::kRelu:
+    case LayerOp::kRelu6: return out_pixels * cout;
   }
   HWNAS_CHECK(false);
 }

@@ -11,7 +11,9 @@
 
 namespace hwnas {
 
-enum class LayerOp { kConv, kLinear, kAvgPool, kMaxPool, kGlobalAvgPool, kAdd, kBatchNorm, kRelu };
+enum class LayerOp {
+  kConv, kLinear, kAvgPool, kMaxPool, kGlobalAvgPool, kAdd, kBatchNorm, kRelu, kRelu6
+};
 
 std::string_view LayerOpName(LayerOp op);
 
@@ -25,6 +27,9 @@ struct Layer {
   int padding = 0;
   int h_in = 1;  // input height = width
   LayerPolicy policy;
+  // kAdd of a residual block: the index of the block's first layer, whose input is added to
+  // this layer's input. -1 when the add is not a trainable residual (a cell's node sum).
+  int residual_from = -1;
 
   int HOut() const;
   // Multiply-accumulates of one forward pass at batch 1 (comparisons and adds count as one).

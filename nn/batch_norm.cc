@@ -1,0 +1,130 @@
+// Batch normalisation over N, H and W per channel. Running statistics follow PyTorch: the
+// running variance takes the unbiased batch variance.
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "nn/layer.h"
+
+namespace hwnas {
+
+namespace {
+
+class BatchNorm : public Module {
+ public:
+  BatchNorm(int channels, float momentum, float epsilon)
+      : channels_(channels),
+        momentum_(momentum),
+        epsilon_(epsilon),
+        scale_({channels}, true, false),
+        shift_({channels}, true, false),
+        running_mean_({channels}, false),
+        running_var_({channels}, false) {
+    scale_.value.setOnes();
+    running_var_.value.setOnes();
+  }
+
+  Tensor Forward(Tensor input, Mode mode) override {
+    HWNAS_CHECK(input.shape.c == channels_);
+    const int n = input.shape.n;
+    const int pixels = input.shape.h * input.shape.w;
+    Tensor output(input.shape);
+    if (mode == Mode::kTrain) {
+      mean_.resize(channels_);
+      inv_std_.resize(channels_);
+    }
+    tbb::parallel_for(0, channels_, [&](int c) {
+      float mean = running_mean_.value[c];
+      float var = running_var_.value[c];
+      if (mode == Mode::kTrain) {
+        double sum = 0, sum_sq = 0;
+        for (int i = 0; i < n; ++i) {
+          const auto plane = Plane(input, i, c);
+          sum += plane.cast<double>().sum();
+          sum_sq += plane.cast<double>().square().sum();
+        }
+        const double count = static_cast<double>(n) * pixels;
+        const double batch_mean = sum / count;
+        const double batch_var = std::max(0.0, sum_sq / count - batch_mean * batch_mean);
+        mean = static_cast<float>(batch_mean);
+        var = static_cast<float>(batch_var);
+        mean_[c] = mean;
+        inv_std_[c] = 1.0f / std::sqrt(var + epsilon_);
+        const double unbiased = count > 1 ? batch_var * count / (count - 1) : batch_var;
+        running_mean_.value[c] = (1 - momentum_) * running_mean_.value[c] + momentum_ * mean;
+        running_var_.value[c] =
+            (1 - momentum_) * running_var_.value[c] + momentum_ * static_cast<float>(unbiased);
+      }
+      const float inv_std = 1.0f / std::sqrt(var + epsilon_);
+      const float a = scale_.value[c] * inv_std;
+      const float b = shift_.value[c] - mean * a;
+      for (int i = 0; i < n; ++i) Plane(output, i, c) = Plane(input, i, c) * a + b;
+    });
+    if (mode == Mode::kTrain) input_ = std::move(input);
+    return output;
+  }
+
+  Tensor Backward(Tensor grad_output) override {
+    const int n = input_.shape.n;
+    const double count = static_cast<double>(n) * input_.shape.h * input_.shape.w;
+    tbb::parallel_for(0, channels_, [&](int c) {
+      const float mean = mean_[c];
+      const float inv_std = inv_std_[c];
+      double sum_grad = 0, sum_grad_xhat = 0;
+      for (int i = 0; i < n; ++i) {
+        const auto grad = Plane(grad_output, i, c).cast<double>();
+        sum_grad += grad.sum();
+        sum_grad_xhat += (grad * ((Plane(input_, i, c) - mean) * inv_std).cast<double>()).sum();
+      }
+      scale_.grad[c] += static_cast<float>(sum_grad_xhat);
+      shift_.grad[c] += static_cast<float>(sum_grad);
+      if (!input_gradient_) return;
+      // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)), in place in dy.
+      const float k = scale_.value[c] * inv_std;
+      const float mean_grad = static_cast<float>(sum_grad / count);
+      const float mean_grad_xhat = static_cast<float>(sum_grad_xhat / count);
+      for (int i = 0; i < n; ++i) {
+        auto grad = Plane(grad_output, i, c);
+        const auto xhat = (Plane(input_, i, c) - mean) * inv_std;
+        grad = k * (grad - mean_grad - xhat * mean_grad_xhat);
+      }
+    });
+    if (!input_gradient_) return {};
+    return grad_output;
+  }
+
+  void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) override {
+    out.push_back({prefix + "weight", &scale_});
+    out.push_back({prefix + "bias", &shift_});
+    out.push_back({prefix + "running_mean", &running_mean_});
+    out.push_back({prefix + "running_var", &running_var_});
+  }
+
+  std::string Describe() const override { return "batchnorm " + std::to_string(channels_); }
+
+ private:
+  static Eigen::Map<Eigen::ArrayXf> Plane(Tensor& t, int i, int c) {
+    const int pixels = t.shape.h * t.shape.w;
+    return {t.Item(i) + static_cast<int64_t>(c) * pixels, pixels};
+  }
+  static Eigen::Map<const Eigen::ArrayXf> Plane(const Tensor& t, int i, int c) {
+    const int pixels = t.shape.h * t.shape.w;
+    return {t.Item(i) + static_cast<int64_t>(c) * pixels, pixels};
+  }
+
+  int channels_;
+  float momentum_, epsilon_;
+  Parameter scale_, shift_, running_mean_, running_var_;
+  std::vector<float> mean_, inv_std_;  // of the last training batch
+  Tensor input_;
+};
+
+}  // namespace
+
+std::unique_ptr<Module> MakeBatchNorm(int channels, float momentum, float epsilon) {
+  HWNAS_CHECK(channels > 0);
+  return std::make_unique<BatchNorm>(channels, momentum, epsilon);
+}
+
+}  // namespace hwnas

@@ -1,0 +1,201 @@
+// conv2d by im2col + GEMM, per image and group. Backward recomputes the columns instead of
+// keeping them: they are cheap to rebuild and would multiply the activation memory by k*k.
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/rng.h"
+#include "nn/batch_chunks.h"
+#include "nn/layer.h"
+
+namespace hwnas {
+
+namespace {
+
+constexpr int kImagesPerChunk = 4;
+
+struct Geometry {
+  int channels, height, width, kernel, stride, padding, out_height, out_width;
+};
+
+// Columns of one group: row (c*k + i)*k + j holds input channel c shifted by kernel tap (i, j).
+void Im2Col(const float* input, const Geometry& g, float* columns) {
+  const int out_pixels = g.out_height * g.out_width;
+  for (int c = 0; c < g.channels; ++c) {
+    const float* plane = input + static_cast<int64_t>(c) * g.height * g.width;
+    for (int i = 0; i < g.kernel; ++i) {
+      for (int j = 0; j < g.kernel; ++j) {
+        float* row = columns + static_cast<int64_t>((c * g.kernel + i) * g.kernel + j) * out_pixels;
+        for (int oy = 0; oy < g.out_height; ++oy) {
+          const int y = oy * g.stride - g.padding + i;
+          float* out = row + oy * g.out_width;
+          if (y < 0 || y >= g.height) {
+            std::fill(out, out + g.out_width, 0.0f);
+            continue;
+          }
+          const float* line = plane + y * g.width;
+          for (int ox = 0; ox < g.out_width; ++ox) {
+            const int x = ox * g.stride - g.padding + j;
+            out[ox] = x >= 0 && x < g.width ? line[x] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of Im2Col: adds each column entry back to the input pixel it came from.
+void Col2ImAdd(const float* columns, const Geometry& g, float* input) {
+  const int out_pixels = g.out_height * g.out_width;
+  for (int c = 0; c < g.channels; ++c) {
+    float* plane = input + static_cast<int64_t>(c) * g.height * g.width;
+    for (int i = 0; i < g.kernel; ++i) {
+      for (int j = 0; j < g.kernel; ++j) {
+        const float* row =
+            columns + static_cast<int64_t>((c * g.kernel + i) * g.kernel + j) * out_pixels;
+        for (int oy = 0; oy < g.out_height; ++oy) {
+          const int y = oy * g.stride - g.padding + i;
+          if (y < 0 || y >= g.height) continue;
+          float* line = plane + y * g.width;
+          const float* in = row + oy * g.out_width;
+          for (int ox = 0; ox < g.out_width; ++ox) {
+            const int x = ox * g.stride - g.padding + j;
+            if (x >= 0 && x < g.width) line[x] += in[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+class Conv2d : public Module {
+ public:
+  Conv2d(const ConvOptions& o, Rng& init)
+      : o_(o),
+        group_in_(o.cin / o.groups),
+        group_out_(o.cout / o.groups),
+        weight_({o.cout, o.cin / o.groups, o.kernel, o.kernel}),
+        bias_({o.bias ? o.cout : 0}, true, false) {
+    HWNAS_CHECK(o.cin > 0 && o.cout > 0 && o.kernel > 0 && o.stride > 0 && o.padding >= 0);
+    HWNAS_CHECK(o.groups > 0 && o.cin % o.groups == 0 && o.cout % o.groups == 0);
+    const float bound = 1.0f / std::sqrt(static_cast<float>(group_in_ * o.kernel * o.kernel));
+    for (auto& w : weight_.value) w = static_cast<float>((2 * init.Uniform() - 1) * bound);
+    for (auto& b : bias_.value) b = static_cast<float>((2 * init.Uniform() - 1) * bound);
+  }
+
+  Tensor Forward(Tensor input, Mode mode) override {
+    HWNAS_CHECK(input.shape.c == o_.cin);
+    const Geometry g = GeometryOf(input.shape);
+    Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
+    const ConstRowMap weight = Weight();
+    ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
+      RowMatrix columns(ColumnRows(), g.out_height * g.out_width);
+      for (int n = first; n < end; ++n) {
+        RowMap out = output.ItemMatrix(n);
+        for (int group = 0; group < o_.groups; ++group) {
+          auto out_rows = out.middleRows(group * group_out_, group_out_);
+          auto weights = weight.middleRows(group * group_out_, group_out_);
+          if (IsPointwise()) {
+            out_rows.noalias() = weights * input.ItemMatrix(n).middleRows(group * group_in_, group_in_);
+          } else {
+            Im2Col(GroupInput(input, n, group), g, columns.data());
+            out_rows.noalias() = weights * columns;
+          }
+        }
+        if (o_.bias) out.colwise() += Eigen::Map<const Eigen::VectorXf>(bias_.value.data(), o_.cout);
+      }
+    });
+    if (mode == Mode::kTrain) input_ = std::move(input);
+    return output;
+  }
+
+  Tensor Backward(Tensor grad_output) override {
+    HWNAS_CHECK(input_.shape.n == grad_output.shape.n);
+    const Geometry g = GeometryOf(input_.shape);
+    const int images = input_.shape.n;
+    Tensor grad_input;
+    if (input_gradient_) {
+      grad_input = Tensor(input_.shape);
+      grad_input.values.setZero();
+    }
+    const ConstRowMap weight = Weight();
+    const int chunks = ChunkCount(images, kImagesPerChunk);
+    std::vector<RowMatrix> weight_grads(chunks, RowMatrix::Zero(o_.cout, ColumnRows()));
+    std::vector<Eigen::VectorXf> bias_grads(chunks, Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
+    ForEachChunk(images, kImagesPerChunk, [&](int k, int first, int end) {
+      RowMatrix columns(ColumnRows(), g.out_height * g.out_width);
+      RowMatrix column_grads(ColumnRows(), g.out_height * g.out_width);
+      for (int n = first; n < end; ++n) {
+        const ConstRowMap grad_out = std::as_const(grad_output).ItemMatrix(n);
+        if (o_.bias) bias_grads[k] += grad_out.rowwise().sum();
+        for (int group = 0; group < o_.groups; ++group) {
+          const auto grads = grad_out.middleRows(group * group_out_, group_out_);
+          auto weight_grad = weight_grads[k].middleRows(group * group_out_, group_out_);
+          const auto weights = weight.middleRows(group * group_out_, group_out_);
+          if (IsPointwise()) {
+            const auto in = std::as_const(input_).ItemMatrix(n).middleRows(group * group_in_, group_in_);
+            weight_grad.noalias() += grads * in.transpose();
+            if (input_gradient_) {
+              grad_input.ItemMatrix(n).middleRows(group * group_in_, group_in_).noalias() =
+                  weights.transpose() * grads;
+            }
+            continue;
+          }
+          Im2Col(GroupInput(input_, n, group), g, columns.data());
+          weight_grad.noalias() += grads * columns.transpose();
+          if (input_gradient_) {
+            column_grads.noalias() = weights.transpose() * grads;
+            Col2ImAdd(column_grads.data(), g,
+                      grad_input.Item(n) + static_cast<int64_t>(group) * group_in_ * g.height * g.width);
+          }
+        }
+      }
+    });
+    RowMap weight_grad(weight_.grad.data(), o_.cout, ColumnRows());
+    for (const auto& partial : weight_grads) weight_grad += partial;
+    for (const auto& partial : bias_grads) bias_.grad.matrix() += partial;
+    return grad_input;
+  }
+
+  void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) override {
+    out.push_back({prefix + "weight", &weight_});
+    if (o_.bias) out.push_back({prefix + "bias", &bias_});
+  }
+
+  std::string Describe() const override {
+    return "conv " + std::to_string(o_.cin) + "->" + std::to_string(o_.cout) + " k" +
+           std::to_string(o_.kernel) + " s" + std::to_string(o_.stride) + " p" +
+           std::to_string(o_.padding) + (o_.groups > 1 ? " g" + std::to_string(o_.groups) : "");
+  }
+
+ private:
+  int ColumnRows() const { return group_in_ * o_.kernel * o_.kernel; }
+  bool IsPointwise() const { return o_.kernel == 1 && o_.stride == 1 && o_.padding == 0; }
+  ConstRowMap Weight() const { return ConstRowMap(weight_.value.data(), o_.cout, ColumnRows()); }
+
+  Geometry GeometryOf(const Shape& s) const {
+    const int out_h = (s.h + 2 * o_.padding - o_.kernel) / o_.stride + 1;
+    const int out_w = (s.w + 2 * o_.padding - o_.kernel) / o_.stride + 1;
+    HWNAS_CHECK(out_h > 0 && out_w > 0);
+    return {group_in_, s.h, s.w, o_.kernel, o_.stride, o_.padding, out_h, out_w};
+  }
+
+  const float* GroupInput(const Tensor& t, int n, int group) const {
+    return t.Item(n) + static_cast<int64_t>(group) * group_in_ * t.shape.h * t.shape.w;
+  }
+
+  ConvOptions o_;
+  int group_in_, group_out_;
+  Parameter weight_;
+  Parameter bias_;
+  Tensor input_;
+};
+
+}  // namespace
+
+std::unique_ptr<Module> MakeConv2d(const ConvOptions& options, Rng& init) {
+  return std::make_unique<Conv2d>(options, init);
+}
+
+}  // namespace hwnas

@@ -1,0 +1,84 @@
+// A module of the training engine (a layer or a container of layers): forward, backward, and
+// the parameters it owns.
+//
+// Forward takes its input by value so a layer keeps what its backward pass needs without a
+// copy; callers std::move activations through. Backward returns the gradient with respect to
+// the input of the last Forward and adds parameter gradients to Parameter::grad.
+//
+// Work inside a layer runs in parallel over fixed chunks of the batch (nn/batch_chunks.h), so
+// every floating-point sum has the same order at any thread count: training is bit-identical
+// with 1 or 16 threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/tensor.h"
+
+namespace hwnas {
+
+class Rng;
+
+struct Parameter {
+  std::vector<int> shape;
+  Eigen::ArrayXf value;
+  Eigen::ArrayXf grad;
+  bool trainable = true;  // false: running statistics, saved with the weights but not optimised
+  bool decay = true;      // weight decay applies (not to biases and norm scales)
+
+  Parameter(std::vector<int> dims, bool is_trainable = true, bool has_decay = true);
+};
+
+struct NamedParameter {
+  std::string name;  // e.g. "3.body.0.weight": unique in a network, the key in weight files
+  Parameter* parameter;
+};
+
+enum class Mode { kTrain, kEval };
+
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  virtual Tensor Forward(Tensor input, Mode mode) = 0;
+  virtual Tensor Backward(Tensor grad_output) = 0;
+  // Appends this layer's parameters, their names prefixed by `prefix`.
+  virtual void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out);
+  // One line, e.g. "conv 16->32 k3 s2 p1".
+  virtual std::string Describe() const = 0;
+
+  // A network's first layer: nothing uses its input gradient, so Backward may skip it and
+  // return an empty tensor.
+  void set_input_gradient(bool needed) { input_gradient_ = needed; }
+
+ protected:
+  bool input_gradient_ = true;
+};
+
+struct ConvOptions {
+  int cin = 0;
+  int cout = 0;
+  int kernel = 3;
+  int stride = 1;
+  int padding = 0;
+  int groups = 1;  // groups == cin == cout is depthwise
+  bool bias = false;
+};
+
+// Weights (and biases) uniform in +-1/sqrt(fan_in), as PyTorch initialises them by default.
+std::unique_ptr<Module> MakeConv2d(const ConvOptions& options, Rng& init);
+std::unique_ptr<Module> MakeLinear(int in_features, int out_features, Rng& init);
+// Batch statistics in training, running statistics (updated with `momentum`) in evaluation.
+std::unique_ptr<Module> MakeBatchNorm(int channels, float momentum = 0.1f, float epsilon = 1e-5f);
+std::unique_ptr<Module> MakeRelu();
+std::unique_ptr<Module> MakeRelu6();
+// Average pooling divides by the number of in-bounds inputs (count_include_pad = false).
+std::unique_ptr<Module> MakeAvgPool(int kernel, int stride, int padding);
+std::unique_ptr<Module> MakeMaxPool(int kernel, int stride, int padding);
+std::unique_ptr<Module> MakeGlobalAvgPool();
+std::unique_ptr<Module> MakeFlatten();
+// Inverted dropout; the mask of the k-th training forward comes from Rng(seed).Fork(k).
+std::unique_ptr<Module> MakeDropout(float rate, uint64_t seed);
+
+}  // namespace hwnas
