@@ -2,6 +2,7 @@
 // what it printed on stdout.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -15,7 +16,7 @@ inline std::string RunPeer(const std::string& command) {
   char buffer[4096];
   while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
   if (pclose(pipe) != 0) {
-    throw std::runtime_error("peer failed (is python3-optuna installed? see bench/README.md): " +
+    throw std::runtime_error("peer failed (are the peers installed? see bench/README.md): " +
                              command);
   }
   return out;
