@@ -1,5 +1,8 @@
 // ReLU and ReLU6: element-wise clamps whose gradient passes where the input was inside.
+#include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "nn/batch_chunks.h"
 #include "nn/layer.h"
@@ -18,11 +21,16 @@ class Clamp : public Module {
     const int64_t per_item = input.shape.PerItem();
     if (mode == Mode::kTrain) passes_.resize(input.values.size());
     ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
-      auto values = input.values.segment(first * per_item, (end - first) * per_item);
+      float* values = input.values.data() + first * per_item;
+      uint8_t* passes = passes_.data() + first * per_item;
+      const int64_t size = (end - first) * per_item;
+      // Plain branch-free loops over locals vectorise; Eigen's boolean arrays, a short-circuit
+      // && (a branch per value) and a member read through the byte pointer do not.
+      const float upper = upper_;
       if (mode == Mode::kTrain) {
-        passes_.segment(first * per_item, (end - first) * per_item) = values > 0.0f && values < upper_;
+        for (int64_t i = 0; i < size; ++i) passes[i] = (values[i] > 0.0f) & (values[i] < upper);
       }
-      values = values.max(0.0f).min(upper_);
+      for (int64_t i = 0; i < size; ++i) values[i] = std::min(std::max(values[i], 0.0f), upper);
     });
     return input;
   }
@@ -30,9 +38,10 @@ class Clamp : public Module {
   Tensor Backward(Tensor grad_output) override {
     const int64_t per_item = grad_output.shape.PerItem();
     ForEachChunk(grad_output.shape.n, kImagesPerChunk, [&](int, int first, int end) {
-      const int64_t begin = first * per_item, size = (end - first) * per_item;
-      auto grads = grad_output.values.segment(begin, size);
-      grads = passes_.segment(begin, size).select(grads, 0.0f);
+      float* grads = grad_output.values.data() + first * per_item;
+      const uint8_t* passes = passes_.data() + first * per_item;
+      const int64_t size = (end - first) * per_item;
+      for (int64_t i = 0; i < size; ++i) grads[i] = passes[i] ? grads[i] : 0.0f;
     });
     return grad_output;
   }
@@ -42,7 +51,7 @@ class Clamp : public Module {
  private:
   float upper_;
   std::string name_;
-  Eigen::Array<bool, Eigen::Dynamic, 1> passes_;  // where the last training input was inside
+  std::vector<uint8_t> passes_;  // 1 where the last training input was inside
 };
 
 }  // namespace

@@ -38,11 +38,12 @@ class BatchNorm : public Module {
       float mean = running_mean_.value[c];
       float var = running_var_.value[c];
       if (mode == Mode::kTrain) {
+        // Float sums within a plane (they vectorise), double across planes.
         double sum = 0, sum_sq = 0;
         for (int i = 0; i < n; ++i) {
           const auto plane = Plane(input, i, c);
-          sum += plane.cast<double>().sum();
-          sum_sq += plane.cast<double>().square().sum();
+          sum += plane.sum();
+          sum_sq += plane.square().sum();
         }
         const double count = static_cast<double>(n) * pixels;
         const double batch_mean = sum / count;
@@ -73,9 +74,9 @@ class BatchNorm : public Module {
       const float inv_std = inv_std_[c];
       double sum_grad = 0, sum_grad_xhat = 0;
       for (int i = 0; i < n; ++i) {
-        const auto grad = Plane(grad_output, i, c).cast<double>();
+        const auto grad = Plane(grad_output, i, c);
         sum_grad += grad.sum();
-        sum_grad_xhat += (grad * ((Plane(input_, i, c) - mean) * inv_std).cast<double>()).sum();
+        sum_grad_xhat += (grad * (Plane(input_, i, c) - mean)).sum() * inv_std;
       }
       scale_.grad[c] += static_cast<float>(sum_grad_xhat);
       shift_.grad[c] += static_cast<float>(sum_grad);
