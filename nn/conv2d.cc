@@ -1,5 +1,6 @@
-// conv2d by im2col + GEMM, per image and group. Backward recomputes the columns instead of
-// keeping them: they are cheap to rebuild and would multiply the activation memory by k*k.
+// conv2d by im2col + GEMM, per chunk of images and group. Backward recomputes the columns
+// instead of keeping them: they are cheap to rebuild and would multiply the activation memory
+// by k*k.
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -13,20 +14,20 @@ namespace hwnas {
 
 namespace {
 
-constexpr int kImagesPerChunk = 4;
+constexpr int kImagesPerChunk = 8;
 
 struct Geometry {
   int channels, height, width, kernel, stride, padding, out_height, out_width;
 };
 
-// Columns of one group: row (c*k + i)*k + j holds input channel c shifted by kernel tap (i, j).
-void Im2Col(const float* input, const Geometry& g, float* columns) {
-  const int out_pixels = g.out_height * g.out_width;
+// Columns of one image and group: row (c*k + i)*k + j holds input channel c shifted by kernel
+// tap (i, j). Rows are `row_stride` apart, so several images can sit side by side.
+void Im2Col(const float* input, const Geometry& g, int64_t row_stride, float* columns) {
   for (int c = 0; c < g.channels; ++c) {
     const float* plane = input + static_cast<int64_t>(c) * g.height * g.width;
     for (int i = 0; i < g.kernel; ++i) {
       for (int j = 0; j < g.kernel; ++j) {
-        float* row = columns + static_cast<int64_t>((c * g.kernel + i) * g.kernel + j) * out_pixels;
+        float* row = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
         for (int oy = 0; oy < g.out_height; ++oy) {
           const int y = oy * g.stride - g.padding + i;
           float* out = row + oy * g.out_width;
@@ -46,14 +47,12 @@ void Im2Col(const float* input, const Geometry& g, float* columns) {
 }
 
 // The adjoint of Im2Col: adds each column entry back to the input pixel it came from.
-void Col2ImAdd(const float* columns, const Geometry& g, float* input) {
-  const int out_pixels = g.out_height * g.out_width;
+void Col2ImAdd(const float* columns, const Geometry& g, int64_t row_stride, float* input) {
   for (int c = 0; c < g.channels; ++c) {
     float* plane = input + static_cast<int64_t>(c) * g.height * g.width;
     for (int i = 0; i < g.kernel; ++i) {
       for (int j = 0; j < g.kernel; ++j) {
-        const float* row =
-            columns + static_cast<int64_t>((c * g.kernel + i) * g.kernel + j) * out_pixels;
+        const float* row = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
         for (int oy = 0; oy < g.out_height; ++oy) {
           const int y = oy * g.stride - g.padding + i;
           if (y < 0 || y >= g.height) continue;
@@ -84,26 +83,31 @@ class Conv2d : public Module {
     for (auto& b : bias_.value) b = static_cast<float>((2 * init.Uniform() - 1) * bound);
   }
 
+  // Each chunk of images shares one GEMM per group: columns of all its images side by side,
+  // which is several times faster than a GEMM per image on small feature maps.
   Tensor Forward(Tensor input, Mode mode) override {
     HWNAS_CHECK(input.shape.c == o_.cin);
     const Geometry g = GeometryOf(input.shape);
+    const int pixels = g.out_height * g.out_width;
     Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
     const ConstRowMap weight = Weight();
     ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
-      RowMatrix columns(ColumnRows(), g.out_height * g.out_width);
-      for (int n = first; n < end; ++n) {
-        RowMap out = output.ItemMatrix(n);
-        for (int group = 0; group < o_.groups; ++group) {
-          auto out_rows = out.middleRows(group * group_out_, group_out_);
-          auto weights = weight.middleRows(group * group_out_, group_out_);
-          if (IsPointwise()) {
-            out_rows.noalias() = weights * input.ItemMatrix(n).middleRows(group * group_in_, group_in_);
-          } else {
-            Im2Col(GroupInput(input, n, group), g, columns.data());
-            out_rows.noalias() = weights * columns;
-          }
+      const int64_t width = int64_t{end - first} * pixels;
+      RowMatrix columns(ColumnRows(), width);
+      RowMatrix products(group_out_, width);
+      for (int group = 0; group < o_.groups; ++group) {
+        for (int n = first; n < end; ++n) {
+          Im2Col(GroupInput(input, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
         }
-        if (o_.bias) out.colwise() += Eigen::Map<const Eigen::VectorXf>(bias_.value.data(), o_.cout);
+        products.noalias() = weight.middleRows(group * group_out_, group_out_) * columns;
+        for (int n = first; n < end; ++n) {
+          output.ItemMatrix(n).middleRows(group * group_out_, group_out_) =
+              products.middleCols(int64_t{n - first} * pixels, pixels);
+        }
+      }
+      if (o_.bias) {
+        const Eigen::Map<const Eigen::VectorXf> bias(bias_.value.data(), o_.cout);
+        for (int n = first; n < end; ++n) output.ItemMatrix(n).colwise() += bias;
       }
     });
     if (mode == Mode::kTrain) input_ = std::move(input);
@@ -113,6 +117,7 @@ class Conv2d : public Module {
   Tensor Backward(Tensor grad_output) override {
     HWNAS_CHECK(input_.shape.n == grad_output.shape.n);
     const Geometry g = GeometryOf(input_.shape);
+    const int pixels = g.out_height * g.out_width;
     const int images = input_.shape.n;
     Tensor grad_input;
     if (input_gradient_) {
@@ -121,34 +126,27 @@ class Conv2d : public Module {
     }
     const ConstRowMap weight = Weight();
     const int chunks = ChunkCount(images, kImagesPerChunk);
-    std::vector<RowMatrix> weight_grads(chunks, RowMatrix::Zero(o_.cout, ColumnRows()));
+    std::vector<RowMatrix> weight_grads(chunks, RowMatrix(o_.cout, ColumnRows()));
     std::vector<Eigen::VectorXf> bias_grads(chunks, Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
     ForEachChunk(images, kImagesPerChunk, [&](int k, int first, int end) {
-      RowMatrix columns(ColumnRows(), g.out_height * g.out_width);
-      RowMatrix column_grads(ColumnRows(), g.out_height * g.out_width);
-      for (int n = first; n < end; ++n) {
-        const ConstRowMap grad_out = std::as_const(grad_output).ItemMatrix(n);
-        if (o_.bias) bias_grads[k] += grad_out.rowwise().sum();
-        for (int group = 0; group < o_.groups; ++group) {
-          const auto grads = grad_out.middleRows(group * group_out_, group_out_);
-          auto weight_grad = weight_grads[k].middleRows(group * group_out_, group_out_);
-          const auto weights = weight.middleRows(group * group_out_, group_out_);
-          if (IsPointwise()) {
-            const auto in = std::as_const(input_).ItemMatrix(n).middleRows(group * group_in_, group_in_);
-            weight_grad.noalias() += grads * in.transpose();
-            if (input_gradient_) {
-              grad_input.ItemMatrix(n).middleRows(group * group_in_, group_in_).noalias() =
-                  weights.transpose() * grads;
-            }
-            continue;
-          }
-          Im2Col(GroupInput(input_, n, group), g, columns.data());
-          weight_grad.noalias() += grads * columns.transpose();
-          if (input_gradient_) {
-            column_grads.noalias() = weights.transpose() * grads;
-            Col2ImAdd(column_grads.data(), g,
-                      grad_input.Item(n) + static_cast<int64_t>(group) * group_in_ * g.height * g.width);
-          }
+      const int64_t width = int64_t{end - first} * pixels;
+      RowMatrix columns(ColumnRows(), width);
+      RowMatrix grads(group_out_, width);
+      for (int group = 0; group < o_.groups; ++group) {
+        for (int n = first; n < end; ++n) {
+          const auto item = std::as_const(grad_output).ItemMatrix(n);
+          grads.middleCols(int64_t{n - first} * pixels, pixels) =
+              item.middleRows(group * group_out_, group_out_);
+          Im2Col(GroupInput(input_, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
+        }
+        if (o_.bias) bias_grads[k].segment(group * group_out_, group_out_) = grads.rowwise().sum();
+        weight_grads[k].middleRows(group * group_out_, group_out_).noalias() = grads * columns.transpose();
+        if (!input_gradient_) continue;
+        // The columns are spent: reuse them for their gradient.
+        columns.noalias() = weight.middleRows(group * group_out_, group_out_).transpose() * grads;
+        for (int n = first; n < end; ++n) {
+          Col2ImAdd(columns.data() + int64_t{n - first} * pixels, g, width,
+                    grad_input.Item(n) + static_cast<int64_t>(group) * group_in_ * g.height * g.width);
         }
       }
     });
@@ -171,7 +169,6 @@ class Conv2d : public Module {
 
  private:
   int ColumnRows() const { return group_in_ * o_.kernel * o_.kernel; }
-  bool IsPointwise() const { return o_.kernel == 1 && o_.stride == 1 && o_.padding == 0; }
   ConstRowMap Weight() const { return ConstRowMap(weight_.value.data(), o_.cout, ColumnRows()); }
 
   Geometry GeometryOf(const Shape& s) const {
