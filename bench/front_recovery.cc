@@ -6,6 +6,7 @@
 //
 // usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120]
 //                       [--energy] [--devices a,b] [--max-evals N] [--skip-optuna]
+//                       [--guided-warmup N]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -34,6 +35,7 @@ struct Options {
   std::vector<std::string> devices = {"edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga"};
   int max_evals = 3000;
   bool optuna = true;
+  int guided_warmup = SamplerOptions{}.warmup;
 };
 
 Options ParseOptions(int argc, char** argv) {
@@ -49,13 +51,14 @@ Options ParseOptions(int argc, char** argv) {
     else if (arg == "--energy") o.energy = true;
     else if (arg == "--max-evals") o.max_evals = std::stoi(next());
     else if (arg == "--skip-optuna") o.optuna = false;
+    else if (arg == "--guided-warmup") o.guided_warmup = std::stoi(next());
     else if (arg == "--devices") {
       o.devices.clear();
       std::stringstream in(next());
       for (std::string d; std::getline(in, d, ',');) o.devices.push_back(d);
     } else {
       throw std::runtime_error("unknown argument " + arg +
-                               "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna");
+                               "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna --guided-warmup");
     }
   }
   return o;
@@ -205,7 +208,7 @@ int main(int argc, char** argv) {
       {"random", {.kind = "random"}, 20},
       {"nsga2", {.kind = "nsga2", .population = 20}, 20},
       {"evolution", {.kind = "evolution", .population = 20, .tournament = 5}, 20},
-      {"guided", {.kind = "guided"}, 1},
+      {"guided", {.kind = "guided", .warmup = options.guided_warmup}, 1},
   };
 
   std::printf("front_recovery: NAS-Bench-201, %s accuracy x %s, distinct evaluations to 99%% of the "

@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "nn/batch_chunks.h"
 #include "nn/layer.h"
+#include "nn/weight_compression.h"
 
 namespace hwnas {
 
@@ -90,7 +91,7 @@ class Conv2d : public Module {
     const Geometry g = GeometryOf(input.shape);
     const int pixels = g.out_height * g.out_width;
     Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
-    const ConstRowMap weight = Weight();
+    const ConstRowMap weight = compression_.Effective(weight_, o_.cout, ColumnRows());
     ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
       const int64_t width = int64_t{end - first} * pixels;
       RowMatrix columns(ColumnRows(), width);
@@ -124,7 +125,7 @@ class Conv2d : public Module {
       grad_input = Tensor(input_.shape);
       grad_input.values.setZero();
     }
-    const ConstRowMap weight = Weight();
+    const ConstRowMap weight = compression_.LastEffective(weight_, o_.cout, ColumnRows());
     const int chunks = ChunkCount(images, kImagesPerChunk);
     std::vector<RowMatrix> weight_grads(chunks, RowMatrix(o_.cout, ColumnRows()));
     std::vector<Eigen::VectorXf> bias_grads(chunks, Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
@@ -150,8 +151,10 @@ class Conv2d : public Module {
         }
       }
     });
-    RowMap weight_grad(weight_.grad.data(), o_.cout, ColumnRows());
+    RowMatrix weight_grad = RowMatrix::Zero(o_.cout, ColumnRows());
     for (const auto& partial : weight_grads) weight_grad += partial;
+    compression_.BackwardInPlace(weight_grad);
+    RowMap(weight_.grad.data(), o_.cout, ColumnRows()) += weight_grad;
     for (const auto& partial : bias_grads) bias_.grad.matrix() += partial;
     return grad_input;
   }
@@ -159,6 +162,10 @@ class Conv2d : public Module {
   void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) override {
     out.push_back({prefix + "weight", &weight_});
     if (o_.bias) out.push_back({prefix + "bias", &bias_});
+  }
+
+  void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out) override {
+    out.push_back({prefix + "weight", &weight_, o_.cout, ColumnRows(), &compression_});
   }
 
   std::string Describe() const override {
@@ -169,7 +176,6 @@ class Conv2d : public Module {
 
  private:
   int ColumnRows() const { return group_in_ * o_.kernel * o_.kernel; }
-  ConstRowMap Weight() const { return ConstRowMap(weight_.value.data(), o_.cout, ColumnRows()); }
 
   Geometry GeometryOf(const Shape& s) const {
     const int out_h = (s.h + 2 * o_.padding - o_.kernel) / o_.stride + 1;
@@ -186,6 +192,7 @@ class Conv2d : public Module {
   int group_in_, group_out_;
   Parameter weight_;
   Parameter bias_;
+  WeightCompression compression_;
   Tensor input_;
 };
 

@@ -13,4 +13,6 @@ Parameter::Parameter(std::vector<int> dims, bool is_trainable, bool has_decay)
 
 void Module::CollectParameters(const std::string&, std::vector<NamedParameter>&) {}
 
+void Module::CollectCompressible(const std::string&, std::vector<CompressibleLayer>&) {}
+
 }  // namespace hwnas

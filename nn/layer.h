@@ -19,6 +19,7 @@
 namespace hwnas {
 
 class Rng;
+struct CompressibleLayer;
 
 struct Parameter {
   std::vector<int> shape;
@@ -45,6 +46,8 @@ class Module {
   virtual Tensor Backward(Tensor grad_output) = 0;
   // Appends this layer's parameters, their names prefixed by `prefix`.
   virtual void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out);
+  // Appends the weight matrices compression can act on (conv, linear), named as above.
+  virtual void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out);
   // One line, e.g. "conv 16->32 k3 s2 p1".
   virtual std::string Describe() const = 0;
 
@@ -78,6 +81,9 @@ std::unique_ptr<Module> MakeAvgPool(int kernel, int stride, int padding);
 std::unique_ptr<Module> MakeMaxPool(int kernel, int stride, int padding);
 std::unique_ptr<Module> MakeGlobalAvgPool();
 std::unique_ptr<Module> MakeFlatten();
+// Fake-quantizes its input to `bits` (2..16) over a range tracked by EMA in training and
+// frozen in evaluation; gradients pass by the clipped straight-through estimator.
+std::unique_ptr<Module> MakeActivationQuantizer(int bits);
 // Inverted dropout; the mask of the k-th training forward comes from Rng(seed).Fork(k).
 std::unique_ptr<Module> MakeDropout(float rate, uint64_t seed);
 

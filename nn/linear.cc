@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "nn/layer.h"
+#include "nn/weight_compression.h"
 
 namespace hwnas {
 
@@ -23,7 +24,8 @@ class Linear : public Module {
   Tensor Forward(Tensor input, Mode mode) override {
     HWNAS_CHECK(input.shape.PerItem() == in_);
     Tensor output({input.shape.n, out_, 1, 1});
-    output.BatchMatrix().noalias() = std::as_const(input).BatchMatrix() * Weight().transpose();
+    output.BatchMatrix().noalias() =
+        std::as_const(input).BatchMatrix() * compression_.Effective(weight_, out_, in_).transpose();
     output.BatchMatrix().rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias_.value.data(), out_);
     if (mode == Mode::kTrain) input_ = std::move(input);
     return output;
@@ -31,11 +33,13 @@ class Linear : public Module {
 
   Tensor Backward(Tensor grad_output) override {
     const ConstRowMap grads = std::as_const(grad_output).BatchMatrix();
-    RowMap(weight_.grad.data(), out_, in_).noalias() += grads.transpose() * std::as_const(input_).BatchMatrix();
+    RowMatrix weight_grad = grads.transpose() * std::as_const(input_).BatchMatrix();
+    compression_.BackwardInPlace(weight_grad);
+    RowMap(weight_.grad.data(), out_, in_) += weight_grad;
     bias_.grad.matrix() += grads.colwise().sum().transpose();
     if (!input_gradient_) return {};
     Tensor grad_input(input_.shape);
-    grad_input.BatchMatrix().noalias() = grads * Weight();
+    grad_input.BatchMatrix().noalias() = grads * compression_.LastEffective(weight_, out_, in_);
     return grad_input;
   }
 
@@ -44,16 +48,19 @@ class Linear : public Module {
     out.push_back({prefix + "bias", &bias_});
   }
 
+  void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out) override {
+    out.push_back({prefix + "weight", &weight_, out_, in_, &compression_});
+  }
+
   std::string Describe() const override {
     return "linear " + std::to_string(in_) + "->" + std::to_string(out_);
   }
 
  private:
-  ConstRowMap Weight() const { return ConstRowMap(weight_.value.data(), out_, in_); }
-
   int in_, out_;
   Parameter weight_;
   Parameter bias_;
+  WeightCompression compression_;
   Tensor input_;
 };
 

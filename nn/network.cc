@@ -1,7 +1,9 @@
 #include "nn/network.h"
 
+#include "compress/low_rank.h"
 #include "core/errors.h"
 #include "core/rng.h"
+#include "nn/compression_policy.h"
 
 namespace hwnas {
 
@@ -26,6 +28,39 @@ std::unique_ptr<Module> MakeLayer(const Layer& l, size_t index, Rng& init) {
                          ": an add without residual_from (a multi-input node sum) cannot be trained");
 }
 
+// A conv or linear layer with its policy: activation quantization before it, two factor
+// layers for a low rank (k x k to r channels, then 1 x 1 to Cout), and its weights pruned and
+// quantized as the policy says.
+void AddWeightLayer(const Layer& l, size_t index, Rng& init, Sequential& into) {
+  const LayerPolicy& policy = l.policy;
+  if (policy.a_bits < 32) into.Add(MakeActivationQuantizer(policy.a_bits));
+  std::vector<std::unique_ptr<Module>> parts;
+  if (policy.rank_ratio < 1) {
+    const bool conv = l.op == LayerOp::kConv;
+    if (conv && l.groups != 1) {
+      throw UnsupportedError("layer " + std::to_string(index) + ": low rank of a grouped conv");
+    }
+    const int inputs = conv ? l.cin * l.kernel * l.kernel : l.cin;
+    const int rank = RankForRatio(policy.rank_ratio, std::min(l.cout, inputs));
+    if (conv) {
+      parts.push_back(MakeConv2d({.cin = l.cin, .cout = rank, .kernel = l.kernel, .stride = l.stride,
+                                  .padding = l.padding}, init));
+      parts.push_back(MakeConv2d({.cin = rank, .cout = l.cout, .kernel = 1}, init));
+    } else {
+      parts.push_back(MakeLinear(l.cin, rank, init));
+      parts.push_back(MakeLinear(rank, l.cout, init));
+    }
+  } else {
+    parts.push_back(MakeLayer(l, index, init));
+  }
+  for (auto& part : parts) {
+    std::vector<CompressibleLayer> weights;
+    part->CollectCompressible("", weights);
+    for (const auto& w : weights) ApplyWeightPolicy(w, policy);
+    into.Add(std::move(part));
+  }
+}
+
 // Layers [first, end) of the spec into `into`; a kAdd closes the residual block that starts
 // at its residual_from.
 void Build(const NetworkSpec& spec, size_t first, size_t end, Rng& init, Sequential& into) {
@@ -43,7 +78,12 @@ void Build(const NetworkSpec& spec, size_t first, size_t end, Rng& init, Sequent
       i = block_end;
       continue;
     }
-    into.Add(MakeLayer(spec.layers[i], i, init));
+    const Layer& layer = spec.layers[i];
+    if (layer.op == LayerOp::kConv || layer.op == LayerOp::kLinear) {
+      AddWeightLayer(layer, i, init, into);
+    } else {
+      into.Add(MakeLayer(layer, i, init));
+    }
   }
 }
 

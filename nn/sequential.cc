@@ -1,6 +1,7 @@
 #include "nn/sequential.h"
 
 #include "core/errors.h"
+#include "nn/weight_compression.h"
 
 namespace hwnas {
 
@@ -25,6 +26,12 @@ Tensor Sequential::Backward(Tensor grad_output) {
 void Sequential::CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     layers_[i]->CollectParameters(prefix + std::to_string(i) + ".", out);
+  }
+}
+
+void Sequential::CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->CollectCompressible(prefix + std::to_string(i) + ".", out);
   }
 }
 
@@ -62,6 +69,10 @@ class Residual : public Module {
 
   void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) override {
     body_->CollectParameters(prefix + "body.", out);
+  }
+
+  void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out) override {
+    body_->CollectCompressible(prefix + "body.", out);
   }
 
   std::string Describe() const override { return "residual\n" + body_->Describe(); }

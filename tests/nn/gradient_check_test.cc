@@ -5,12 +5,14 @@
 // |analytic - numeric| <= kAbsoluteTolerance + kRelativeTolerance * |numeric|.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
 
 #include "core/rng.h"
 #include "nn/layer.h"
+#include "nn/compression_policy.h"
 #include "nn/loss.h"
 #include "nn/sequential.h"
 
@@ -207,6 +209,101 @@ TEST(Loss, KnownValues) {
   EXPECT_EQ(CountCorrect(student, std::vector<int>{0, 0}) + CountCorrect(student, std::vector<int>{1, 1}) +
                 CountCorrect(student, std::vector<int>{2, 2}) + CountCorrect(student, std::vector<int>{3, 3}),
             2);
+}
+
+}  // namespace
+}  // namespace hwnas
+
+// Compression hooks: masked weights, and the straight-through estimator (STE) for quantized
+// weights and activations.
+namespace hwnas {
+namespace {
+
+TEST(GradientCheck, MaskedConvWeightsGetNoGradient) {
+  Rng init(1);
+  auto conv = MakeConv2d({.cin = 2, .cout = 3, .kernel = 3, .padding = 1}, init);
+  std::vector<CompressibleLayer> layers;
+  conv->CollectCompressible("", layers);
+  ASSERT_EQ(layers.size(), 1u);
+  ApplyWeightPolicy(layers[0], {.sparsity = 0.5, .pattern = SparsityPattern::kUnstructured});
+  // Masked entries do not change the output, so their numeric gradient is 0 and so must the
+  // analytic one be; the others are checked as usual.
+  CheckModule(*conv, RandomTensor({2, 2, 4, 4}, 30));
+  std::vector<NamedParameter> parameters;
+  conv->CollectParameters("", parameters);
+  const auto& keep = layers[0].compression->mask()->keep();
+  int zeros = 0;
+  for (int64_t i = 0; i < keep.size(); ++i) {
+    if (keep.data()[i] == 0) {
+      EXPECT_EQ(parameters[0].parameter->grad[i], 0.0f);
+      ++zeros;
+    }
+  }
+  EXPECT_EQ(zeros, 27);  // round(0.5 * 54)
+}
+
+TEST(GradientCheck, QuantizedWeightsPassTheGradientOfTheirDequantizedValues) {
+  // STE: the gradient w.r.t. the stored weights is the float layer's gradient at the
+  // dequantized weights (every weight lies inside its channel's min-max range).
+  Rng init(1);
+  auto quantized = MakeConv2d({.cin = 2, .cout = 3, .kernel = 3, .padding = 1}, init);
+  std::vector<CompressibleLayer> layers;
+  quantized->CollectCompressible("", layers);
+  ApplyWeightPolicy(layers[0], {.w_bits = 3});
+  const Tensor input = RandomTensor({2, 2, 4, 4}, 31);
+  const Tensor output = quantized->Forward(input, Mode::kTrain);
+  const Tensor projection = RandomTensor(output.shape, 99);
+  std::vector<NamedParameter> parameters;
+  quantized->CollectParameters("", parameters);
+  parameters[0].parameter->grad.setZero();
+  quantized->Backward(projection);
+  const ConstRowMap dequantized = layers[0].compression->LastEffective(*layers[0].weight, 3, 18);
+
+  Rng other(2);
+  auto plain = MakeConv2d({.cin = 2, .cout = 3, .kernel = 3, .padding = 1}, other);
+  std::vector<NamedParameter> plain_parameters;
+  plain->CollectParameters("", plain_parameters);
+  auto& w = plain_parameters[0].parameter->value;
+  w = Eigen::Map<const Eigen::ArrayXf>(dequantized.data(), dequantized.size());
+  EXPECT_GT((w - parameters[0].parameter->value).abs().maxCoeff(), 1e-3);  // 3 bits do change them
+  auto loss = [&] { return Projected(plain->Forward(input, Mode::kTrain), projection); };
+  for (int64_t i = 0; i < w.size(); ++i) {
+    const float saved = w[i];
+    w[i] = saved + kStep;
+    const double up = loss();
+    w[i] = saved - kStep;
+    const double down = loss();
+    w[i] = saved;
+    ExpectClose(parameters[0].parameter->grad[i], (up - down) / (2 * kStep), "weight " + std::to_string(i));
+  }
+}
+
+TEST(GradientCheck, ActivationQuantizerIsTheClippedStraightThroughEstimator) {
+  auto quantizer = MakeActivationQuantizer(4);
+  const Tensor first = RandomTensor({2, 2, 3, 3}, 32);
+  quantizer->Forward(first, Mode::kTrain);  // sets the range to first's min and max
+  Tensor wide = RandomTensor({2, 2, 3, 3}, 33);
+  wide.values *= 1.6f;  // some values beyond the range
+  std::vector<NamedParameter> range;
+  quantizer->CollectParameters("", range);
+  const float low = range[0].parameter->value[0], high = range[0].parameter->value[1];
+  Tensor output = quantizer->Forward(wide, Mode::kEval);
+  const Tensor projection = RandomTensor(output.shape, 99);
+  quantizer->Forward(wide, Mode::kTrain);  // moves the range by EMA; take the new one
+  const float new_low = range[0].parameter->value[0], new_high = range[0].parameter->value[1];
+  EXPECT_LT(new_low, low);
+  EXPECT_GT(new_high, high);
+  const Tensor grad = quantizer->Backward(projection);
+  // The estimator is the derivative of clamp(x, min, max): check it by differences of the clamp.
+  int outside = 0;
+  for (int64_t i = 0; i < wide.values.size(); ++i) {
+    const float x = wide.values[i];
+    auto clamped = [&](float v) { return std::clamp(v, new_low, new_high) * projection.values[i]; };
+    if (std::abs(x - new_low) < kStep || std::abs(x - new_high) < kStep) continue;
+    ExpectClose(grad.values[i], (clamped(x + kStep) - clamped(x - kStep)) / (2 * kStep), "x " + std::to_string(i));
+    outside += x < new_low || x > new_high;
+  }
+  EXPECT_GT(outside, 0);
 }
 
 }  // namespace

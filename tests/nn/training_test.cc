@@ -13,6 +13,7 @@
 #include "evaluator/fashion_mnist.h"
 #include "evaluator/trainer.h"
 #include "nn/network.h"
+#include "nn/weight_compression.h"
 #include "nn/optimizer.h"
 #include "nn/schedule.h"
 #include "nn/training_step.h"
@@ -250,6 +251,98 @@ TEST(WeightFile, BadFilesAreRefusedAndChangeNothing) {
   EXPECT_TRUE(test::ThrowsWith<IoError>([&] { LoadWeights(path, target); },
                                         {"'0.weight' has shape 6x1x3x3", "expects '0.weight' with shape 4x1x3x3"}));
   EXPECT_TRUE((target[0].parameter->value == before).all());
+}
+
+// SmallResidualSpec with one policy on every conv and linear layer.
+NetworkSpec WithPolicy(NetworkSpec spec, const LayerPolicy& policy) {
+  for (auto& l : spec.layers) {
+    if (l.op == LayerOp::kConv || l.op == LayerOp::kLinear) l.policy = policy;
+  }
+  return spec;
+}
+
+// Runs `steps` SGD steps (momentum and weight decay) on random images.
+void TrainSteps(Sequential& net, int steps) {
+  std::vector<NamedParameter> parameters;
+  net.CollectParameters("", parameters);
+  auto sgd = MakeSgd(parameters, {.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 1e-3});
+  const std::vector<int> labels = {0, 1, 2, 1, 0, 2, 2, 1};
+  for (int step = 0; step < steps; ++step) TrainStep(net, *sgd, RandomImages(8, 100 + step), labels);
+}
+
+TEST(CompressedTraining, UnstructuredMasksSurviveOptimizerSteps) {
+  auto net = BuildNetwork(WithPolicy(SmallResidualSpec(8), {.sparsity = 0.75, .pattern = SparsityPattern::kUnstructured}), 4);
+  TrainSteps(*net, 6);
+  std::vector<CompressibleLayer> layers;
+  net->CollectCompressible("", layers);
+  ASSERT_EQ(layers.size(), 3u);
+  for (const auto& layer : layers) {
+    const auto& value = layer.weight->value;
+    const int64_t zeros = (value == 0.0f).count();
+    EXPECT_EQ(zeros, std::llround(0.75 * value.size())) << layer.name;
+    const auto& keep = layer.compression->mask()->keep();
+    for (int64_t i = 0; i < value.size(); ++i) {
+      if (keep.data()[i] == 0) EXPECT_EQ(value[i], 0.0f) << layer.name << " " << i;
+    }
+  }
+}
+
+TEST(CompressedTraining, TwoOfFourGroupsKeepAtMostTwoAfterTraining) {
+  auto net = BuildNetwork(WithPolicy(SmallResidualSpec(8), {.pattern = SparsityPattern::kNofM, .n_of_m_n = 2, .n_of_m_m = 4}), 4);
+  TrainSteps(*net, 6);
+  std::vector<CompressibleLayer> layers;
+  net->CollectCompressible("", layers);
+  for (const auto& layer : layers) {
+    const ConstRowMap w(layer.weight->value.data(), layer.rows, layer.cols);
+    for (int r = 0; r < layer.rows; ++r) {
+      for (int c = 0; c < layer.cols; c += 4) {
+        const int width = std::min(4, layer.cols - c);
+        EXPECT_LE((w.row(r).segment(c, width).array() != 0.0f).count(), 2) << layer.name << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(CompressedTraining, ChannelPruningZeroesWholeOutputChannels) {
+  auto net = BuildNetwork(WithPolicy(SmallResidualSpec(8), {.sparsity = 0.5, .pattern = SparsityPattern::kChannel}), 4);
+  TrainSteps(*net, 3);
+  std::vector<CompressibleLayer> layers;
+  net->CollectCompressible("", layers);
+  const ConstRowMap first(layers[0].weight->value.data(), layers[0].rows, layers[0].cols);
+  int zero_rows = 0;
+  for (int r = 0; r < first.rows(); ++r) zero_rows += first.row(r).isZero(0);
+  EXPECT_EQ(zero_rows, 4);  // half of 8 channels
+}
+
+TEST(CompressedTraining, LowRankBuildsTwoFactorLayers) {
+  auto net = BuildNetwork(WithPolicy(SmallResidualSpec(8), {.rank_ratio = 0.5}), 4);
+  const std::string text = net->Describe();
+  // conv 1->8 k3: full rank min(8, 9) = 8, half is 4: a 3x3 conv to 4 channels, then 1x1 to 8.
+  EXPECT_NE(text.find("0: conv 1->4 k3 s1 p1\n1: conv 4->8 k1 s1 p0"), std::string::npos) << text;
+  // linear 8->3: full rank 3, half rounds to 2.
+  EXPECT_NE(text.find("linear 8->2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("linear 2->3"), std::string::npos) << text;
+  EXPECT_EQ(net->Forward(RandomImages(2, 1), Mode::kEval).shape, (Shape{2, 3, 1, 1}));
+}
+
+TEST(CompressedTraining, QuantizedActivationRangesFreezeAndTravelInWeightFiles) {
+  TempDir dir;
+  const NetworkSpec spec = WithPolicy(SmallResidualSpec(8), {.w_bits = 4, .a_bits = 6});
+  auto net = BuildNetwork(spec, 4);
+  EXPECT_NE(net->Describe().find("quantize activations 6 bits"), std::string::npos);
+  TrainSteps(*net, 4);
+  const Tensor images = RandomImages(5, 9);
+  const Tensor once = net->Forward(images, Mode::kEval);
+  const Tensor again = net->Forward(images, Mode::kEval);
+  EXPECT_TRUE((once.values == again.values).all());  // evaluation does not move the ranges
+  std::vector<NamedParameter> parameters;
+  net->CollectParameters("", parameters);
+  SaveWeights(dir.File("fixture.weights"), parameters);
+  auto loaded = BuildNetwork(spec, 5);
+  std::vector<NamedParameter> loaded_parameters;
+  loaded->CollectParameters("", loaded_parameters);
+  LoadWeights(dir.File("fixture.weights"), loaded_parameters);
+  EXPECT_TRUE((loaded->Forward(images, Mode::kEval).values == once.values).all());
 }
 
 // The reference small-image network (bench/train_throughput) on 6,000 Fashion-MNIST images.

@@ -1,0 +1,245 @@
+// The Gaussian process behind the `guided` sampler and the `predictor` evaluator, and the rank
+// warp of its targets: exact save/load, interpolation with tiny noise, uncertainty that grows
+// away from the data, and a warp that inverts and keeps order.
+#include "evaluator/gaussian_process.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "evaluator/rank_warp.h"
+#include "test_util.h"
+
+namespace hwnas {
+namespace {
+
+constexpr int kKnobs = 6;
+constexpr int kChoices = 4;
+
+// A smooth function of 6 categorical knobs (4 choices each) and 2 numeric features.
+double SmoothTarget(const GpInput& x) {
+  static const double effect[kKnobs][kChoices] = {{0.0, 1.2, 2.0, 2.3},  {0.0, -0.8, 0.4, 1.1},
+                                                  {0.5, 0.0, 1.5, 0.9},  {0.0, 0.3, 0.6, 0.9},
+                                                  {-0.4, 0.0, 0.2, 0.7}, {0.0, 0.1, 0.2, 0.3}};
+  double y = 0;
+  for (int k = 0; k < kKnobs; ++k) y += effect[k][x.categorical[k]];
+  y += 0.6 * (x.categorical[0] == x.categorical[1]);
+  y += 1.5 * std::sin(2.0 * x.numeric[0]) + 0.8 * x.numeric[1] * x.numeric[1];
+  return y;
+}
+
+std::vector<GpInput> RandomInputs(size_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<GpInput> inputs(n);
+  for (auto& in : inputs) {
+    for (int k = 0; k < kKnobs; ++k) in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
+    in.numeric = {3 * rng.Uniform(), 2 * rng.Uniform() - 1};
+  }
+  return inputs;
+}
+
+std::vector<double> Targets(const std::vector<GpInput>& inputs) {
+  std::vector<double> targets;
+  for (const auto& in : inputs) targets.push_back(SmoothTarget(in));
+  return targets;
+}
+
+double StdDev(const std::vector<double>& values) {
+  double mean = 0;
+  for (double v : values) mean += v / values.size();
+  double variance = 0;
+  for (double v : values) variance += (v - mean) * (v - mean) / values.size();
+  return std::sqrt(variance);
+}
+
+TEST(GaussianProcess, WriteThenReadPredictsBitIdentically) {
+  const auto train = RandomInputs(120, 1);
+  GaussianProcess gp;
+  gp.Fit(train, Targets(train));  // with the hyperparameter search
+  std::ostringstream text;
+  gp.Write(text);
+
+  GaussianProcess loaded;
+  std::istringstream in(text.str());
+  ASSERT_TRUE(GaussianProcess::Read(in, loaded));
+  ASSERT_TRUE(loaded.fitted());
+  EXPECT_EQ(loaded.categorical_size(), 6u);
+  EXPECT_EQ(loaded.numeric_size(), 2u);
+  EXPECT_EQ(loaded.hyperparameters().theta_categorical, gp.hyperparameters().theta_categorical);
+  EXPECT_EQ(loaded.hyperparameters().theta_numeric, gp.hyperparameters().theta_numeric);
+  EXPECT_EQ(loaded.hyperparameters().noise, gp.hyperparameters().noise);
+  // Held-out inputs, including numeric values outside the training range.
+  auto held_out = RandomInputs(200, 2);
+  held_out.push_back({{3, 3, 3, 3, 3, 3}, {-7.5, 4.25}});
+  for (const auto& x : held_out) {
+    const GpPrediction a = gp.Predict(x), b = loaded.Predict(x);
+    EXPECT_EQ(a.mean, b.mean);
+    EXPECT_EQ(a.stddev, b.stddev);
+  }
+  // And the read-back model writes the same text again.
+  std::ostringstream again;
+  loaded.Write(again);
+  EXPECT_EQ(again.str(), text.str());
+}
+
+TEST(GaussianProcess, WriteThenReadWithoutNumericFeatures) {
+  auto train = RandomInputs(30, 3);
+  for (auto& in : train) in.numeric.clear();
+  std::vector<double> targets;
+  for (const auto& in : train) targets.push_back(in.categorical[0] - 0.5 * in.categorical[1]);
+  GaussianProcess gp;
+  gp.Fit(train, targets);
+  EXPECT_EQ(gp.hyperparameters().theta_numeric, 0.0) << "no numeric features, no numeric scale";
+  std::ostringstream text;
+  gp.Write(text);
+  GaussianProcess loaded;
+  std::istringstream in(text.str());
+  ASSERT_TRUE(GaussianProcess::Read(in, loaded));
+  EXPECT_EQ(loaded.numeric_size(), 0u);
+  for (int a = 0; a < kChoices; ++a) {
+    const GpInput x{{a, 3 - a, 0, 1, 2, 3}, {}};
+    EXPECT_EQ(gp.Predict(x).mean, loaded.Predict(x).mean);
+    EXPECT_EQ(gp.Predict(x).stddev, loaded.Predict(x).stddev);
+  }
+}
+
+TEST(GaussianProcess, ReadRefusesMalformedText) {
+  const auto train = RandomInputs(10, 4);
+  GaussianProcess gp;
+  gp.Fit(train, Targets(train));
+  std::ostringstream out;
+  gp.Write(out);
+  const std::string text = out.str();
+  auto reads = [](const std::string& t) {
+    GaussianProcess g;
+    std::istringstream in(t);
+    return GaussianProcess::Read(in, g);
+  };
+  ASSERT_TRUE(reads(text));
+  EXPECT_FALSE(reads(""));
+  EXPECT_FALSE(reads("sigma" + text.substr(5)));  // "theta" misspelt
+  // Cut after every line but the last: the text ends before the scales.
+  const auto lines = test::SplitLines(text);
+  ASSERT_EQ(lines.size(), 2 + train.size() + 1);
+  std::string prefix;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    prefix += lines[i] + "\n";
+    EXPECT_FALSE(reads(prefix)) << "accepted the first " << i + 1 << " lines";
+  }
+  // The last line cut in its middle: a missing scale.
+  EXPECT_FALSE(reads(text.substr(0, text.rfind(' '))));
+  // Fewer than two points is not a model.
+  std::string one_point = text;
+  one_point.replace(one_point.find("points 10"), 9, "points 1");
+  EXPECT_FALSE(reads(one_point));
+}
+
+TEST(GaussianProcess, PosteriorMeanAtTrainingPointsIsTheTargetWithTinyNoise) {
+  const auto train = RandomInputs(60, 5);
+  const auto targets = Targets(train);
+  const GaussianProcess::Hyperparameters tiny{.theta_categorical = 2, .theta_numeric = 1,
+                                              .noise = 1e-8};
+  GaussianProcess gp;
+  gp.Fit(train, targets, &tiny);
+  EXPECT_EQ(gp.hyperparameters().noise, 1e-8);
+  EXPECT_EQ(gp.hyperparameters().theta_categorical, 2);
+  const double scale = StdDev(targets);
+  double worst = 0;
+  for (size_t i = 0; i < train.size(); ++i) {
+    worst = std::max(worst, std::abs(gp.Predict(train[i]).mean - targets[i]) / scale);
+  }
+  // Measured: 2.6e-8 of the targets' deviation. A GP that smooths (noise 1e-2, as the default)
+  // misses by more than 1e-2.
+  EXPECT_LT(worst, 1e-5);
+}
+
+TEST(GaussianProcess, StddevIsSmallAtTrainingPointsAndLargeFarAway) {
+  const auto train = RandomInputs(60, 6);
+  const auto targets = Targets(train);
+  const double scale = StdDev(targets);
+  // Far away: numeric features many deviations outside the data, and each knob's choice
+  // disagreeing with the nearest training point in most knobs.
+  std::vector<GpInput> far;
+  for (const auto& in : RandomInputs(20, 7)) far.push_back({in.categorical, {40.0, -30.0}});
+
+  const GaussianProcess::Hyperparameters tiny{.theta_categorical = 2, .theta_numeric = 1,
+                                              .noise = 1e-6};
+  GaussianProcess fixed;
+  fixed.Fit(train, targets, &tiny);
+  double near_max = 0, far_min = INFINITY;
+  for (const auto& x : train) near_max = std::max(near_max, fixed.Predict(x).stddev);
+  for (const auto& x : far) far_min = std::min(far_min, fixed.Predict(x).stddev);
+  // With noise 1e-6 the deviation at a training point is about sqrt(1e-6) of the prior's
+  // (measured: 1.0e-3 of it); far from every point it is the prior's, the targets' deviation
+  // (measured: equal to it).
+  EXPECT_LT(near_max, 0.01 * scale);
+  EXPECT_GT(far_min, 0.9 * scale);
+
+  // The same order with hyperparameters from the likelihood search (measured: 0.42 at most at a
+  // training point, 1.48 far away, with noise 0.1).
+  GaussianProcess searched;
+  searched.Fit(train, targets);
+  near_max = 0;
+  far_min = INFINITY;
+  for (const auto& x : train) near_max = std::max(near_max, searched.Predict(x).stddev);
+  for (const auto& x : far) far_min = std::min(far_min, searched.Predict(x).stddev);
+  EXPECT_LT(near_max, far_min);
+  EXPECT_LT(2 * near_max, far_min);
+}
+
+TEST(RankWarp, InverseOfForwardReturnsEveryObservedValue) {
+  Rng rng(8);
+  std::vector<double> values;
+  for (int i = 0; i < 300; ++i) values.push_back(100 * std::pow(rng.Uniform(), 3));
+  // Ties: some values observed twice or three times.
+  for (int i = 0; i < 20; ++i) values.push_back(values[i]);
+  for (int i = 0; i < 5; ++i) values.push_back(values[i]);
+  const RankWarp warp(values);
+  ASSERT_EQ(warp.sorted().size(), values.size());
+  ASSERT_TRUE(std::is_sorted(warp.sorted().begin(), warp.sorted().end()));
+  for (double v : values) EXPECT_NEAR(warp.Inverse(warp.Forward(v)), v, 1e-9) << v;
+}
+
+TEST(RankWarp, ForwardAndInverseAreMonotone) {
+  Rng rng(9);
+  std::vector<double> values;
+  for (int i = 0; i < 100; ++i) values.push_back(10 + 5 * rng.Uniform());
+  const RankWarp warp(values);
+  const std::vector<double>& sorted = warp.sorted();
+  // Forward: strictly increasing over the observed values, and a value between two observed
+  // ones scores between theirs.
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    const double a = warp.Forward(sorted[i - 1]), b = warp.Forward(sorted[i]);
+    const double mid = warp.Forward(0.5 * (sorted[i - 1] + sorted[i]));
+    EXPECT_LT(a, b);
+    EXPECT_GT(mid, a);
+    EXPECT_LT(mid, b);
+  }
+  // Logit of the rank: symmetric around the median.
+  EXPECT_NEAR(warp.Forward(sorted.front()), -warp.Forward(sorted.back()), 1e-12);
+  // Inverse: strictly increasing over a grid that reaches past both ends (extrapolation), and
+  // between the ends it stays within the observed range.
+  const double lo = warp.Forward(sorted.front()) - 3, hi = warp.Forward(sorted.back()) + 3;
+  double previous = -INFINITY;
+  for (int i = 0; i <= 2000; ++i) {
+    const double score = lo + (hi - lo) * i / 2000.0;
+    const double value = warp.Inverse(score);
+    ASSERT_TRUE(std::isfinite(value)) << score;
+    EXPECT_GT(value, previous) << score;
+    previous = value;
+    if (score >= warp.Forward(sorted.front()) && score <= warp.Forward(sorted.back())) {
+      EXPECT_GE(value, sorted.front());
+      EXPECT_LE(value, sorted.back());
+    }
+  }
+  EXPECT_LT(warp.Inverse(lo), sorted.front());
+  EXPECT_GT(warp.Inverse(hi), sorted.back());
+}
+
+}  // namespace
+}  // namespace hwnas
