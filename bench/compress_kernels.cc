@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -59,8 +60,8 @@ const std::vector<Op>& Ops() {
        }},
       {"mse_clip_w4_affine_per_channel", "mse", 5,
        [](const WeightMatrix& w, double* figure) {
-         const QuantConfig config{.bits = 4, .granularity = QuantGranularity::kPerChannel,
-                                  .clip = ClipMethod::kMse};
+         const QuantConfig config{
+             .bits = 4, .granularity = QuantGranularity::kPerChannel, .clip = ClipMethod::kMse};
          WeightGrids(w, config);  // the search alone is timed
          if (figure) *figure = QuantizeWeights(w, config).report.mse();
        }},
@@ -118,7 +119,13 @@ Timing Time(const Op& op, const WeightMatrix& w) {
                      .count());
   }
   std::sort(ms.begin(), ms.end());
-  auto quantile = [&](double q) { return ms[static_cast<size_t>(q * (ms.size() - 1) + 0.5)]; };
+  // Interpolated between neighbours, as Python's statistics.quantiles(method="inclusive").
+  auto quantile = [&](double q) {
+    const double at = q * static_cast<double>(ms.size() - 1);
+    const size_t below = static_cast<size_t>(at);
+    const size_t above = std::min(below + 1, ms.size() - 1);
+    return ms[below] + (ms[above] - ms[below]) * (at - static_cast<double>(below));
+  };
   timing.median = quantile(0.5);
   timing.q1 = quantile(0.25);
   timing.q3 = quantile(0.75);
@@ -177,11 +184,13 @@ int main(int argc, char** argv) {
   const std::string peer = bench::RunPeer(command.str());
   std::filesystem::remove_all(dir);
 
-  std::printf("compress_kernels: %d threads (hwnas oneTBB, torch set_num_threads), median "
-              "[quartiles] ms after 1 warm-up; torch %s\n",
-              threads, JsonString(peer, "torch").c_str());
-  std::printf("| op | size | hwnas ms | torch ms | torch/hwnas | figure | hwnas | torch |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "compress_kernels: %d threads (hwnas oneTBB, torch set_num_threads), median "
+      "[quartiles] ms after 1 warm-up; torch %s\n",
+      threads, JsonString(peer, "torch").c_str());
+  std::printf(
+      "| op | size | reps | hwnas ms | torch ms | torch/hwnas | figure | hwnas | torch |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const Op& op : Ops()) {
     for (size_t l = 0; l < std::size(kLayers); ++l) {
       const Layer& layer = kLayers[l];
@@ -194,8 +203,8 @@ int main(int argc, char** argv) {
       torch.q1 = bench::JsonNumber(peer, "q1", at);
       torch.q3 = bench::JsonNumber(peer, "q3", at);
       torch.figure = bench::JsonNumber(peer, "figure", at);
-      std::printf("| %s | %s %s | %s | %s | %.2f | %s | %.6g | %.6g |\n", op.name, layer.name,
-                  SizeKey(layer).c_str(), Cell(hw).c_str(), Cell(torch).c_str(),
+      std::printf("| %s | %s %s | %d | %s | %s | %.2f | %s | %.6g | %.6g |\n", op.name, layer.name,
+                  SizeKey(layer).c_str(), op.repetitions, Cell(hw).c_str(), Cell(torch).c_str(),
                   torch.median / hw.median, op.figure, hw.figure, torch.figure);
     }
   }

@@ -74,6 +74,7 @@ std::pair<uint32_t, int64_t> BinOfRank(const std::vector<int64_t>& histogram, in
 // (|w|, position), position running layer by layer, each row-major.
 std::vector<WeightMatrix> KeepLargest(std::span<const ConstWeightRef> layers, int64_t count) {
   std::vector<WeightMatrix> keep;
+  keep.reserve(layers.size());  // the row spans point into these
   std::vector<RowSpan> rows;
   for (const auto& layer : layers) {
     keep.emplace_back(layer.rows(), layer.cols());
@@ -202,7 +203,7 @@ ChannelPruneResult ChannelPrune(ConstWeightRef weights, double sparsity) {
   result.weights = weights(result.kept, Eigen::all);
   WeightMatrix keep = WeightMatrix::Zero(rows, weights.cols());
   keep(result.kept, Eigen::all).setOnes();
-  result.report = MaskAndReport(weights, std::move(keep)).report;
+  result.report = MaskedWeightsReport(weights, keep);
   result.report.params_after = result.weights.size();
   return result;
 }

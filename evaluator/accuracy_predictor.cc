@@ -74,9 +74,13 @@ AccuracyPredictor AccuracyPredictor::Load(const std::string& path, std::string* 
     throw IoError(path + ": checksum mismatch (truncated or edited file)");
   }
   std::istringstream body(text);
+  // The space name is the rest of its line: space names may hold blanks.
   std::string word, space;
   size_t n = 0;
-  body >> word >> space >> word >> n;
+  body >> word;
+  body.ignore(1);
+  std::getline(body, space);
+  body >> word >> n;
   std::vector<double> sorted(n);
   for (auto& v : sorted) {
     std::string token;

@@ -14,11 +14,14 @@ double RankWarp::Forward(double value) const {
   // Ties share the mean score of their ranks.
   const auto lo = std::lower_bound(sorted_.begin(), sorted_.end(), value) - sorted_.begin();
   const auto hi = std::upper_bound(sorted_.begin(), sorted_.end(), value) - sorted_.begin();
-  return Score(0.5 * static_cast<double>(lo + hi - 1));
+  // A value beyond the observed ones scores as the extreme rank, not as an infinite logit.
+  const double last = static_cast<double>(sorted_.size() - 1);
+  return Score(std::clamp(0.5 * static_cast<double>(lo + hi - 1), 0.0, last));
 }
 
 double RankWarp::Inverse(double score) const {
   const size_t n = scores_.size();
+  if (n == 1) return sorted_[0];
   // Past the ends, continue the line through the extreme few points.
   const size_t reach = std::min<size_t>(n - 1, 4);
   if (score <= scores_[0]) return Line(0, reach, score);

@@ -76,7 +76,8 @@ TEST_F(CliPredictorTest, FitThenEvalReportRankCorrelation) {
   EXPECT_EQ(test::ReadFile(model_).rfind("hwnas-accuracy-predictor 1 ", 0), 0u);
   const auto lines = test::SplitLines(fit.out);
   ASSERT_EQ(lines.size(), 3u) << fit.out;
-  EXPECT_TRUE(std::regex_search(lines[0], std::regex("^set +candidates +kendall_tau +spearman_rho")))
+  EXPECT_TRUE(
+      std::regex_search(lines[0], std::regex("^set +candidates +kendall_tau +spearman_rho")))
       << lines[0];
   std::smatch held_out;
   ASSERT_TRUE(std::regex_match(lines[2], held_out,
@@ -86,7 +87,8 @@ TEST_F(CliPredictorTest, FitThenEvalReportRankCorrelation) {
   EXPECT_GT(std::stod(held_out[1]), 0.3) << lines[2];
 
   // eval: every successful evaluation of the run, CSV.
-  const auto eval = Hwnas({"predictor", "eval", "--model", model_, "--db", db_, "--format", "csv"});
+  const auto eval =
+      Hwnas({"predictor", "eval", "--model", model_, "--db", db_, "--format", "csv"});
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_EQ(eval.err, "");
   EXPECT_EQ(test::SplitFields(test::SplitLines(eval.out).at(1)).at(1), "120");
@@ -94,7 +96,8 @@ TEST_F(CliPredictorTest, FitThenEvalReportRankCorrelation) {
   EXPECT_GT(KendallOf(eval.out, "run"), 0.6) << eval.out;
 
   // The same model read twice gives the same report.
-  const auto again = Hwnas({"predictor", "eval", "--model", model_, "--db", db_, "--format", "csv"});
+  const auto again =
+      Hwnas({"predictor", "eval", "--model", model_, "--db", db_, "--format", "csv"});
   EXPECT_EQ(again.out, eval.out);
 }
 
@@ -132,7 +135,8 @@ TEST_F(CliPredictorTest, DamagedModelIsNamed) {
   Search(db_, 40);
   ASSERT_EQ(Hwnas({"predictor", "fit", "--db", db_, "--out", model_}).exit_code, 0);
   const std::string text = test::ReadFile(model_);
-  const std::string truncated = dir_.Write("fixture_truncated_model.txt", text.substr(0, text.size() / 2));
+  const std::string truncated =
+      dir_.Write("fixture_truncated_model.txt", text.substr(0, text.size() / 2));
   ExpectOneLineError(Hwnas({"predictor", "eval", "--model", truncated, "--db", db_}),
                      {truncated + ": checksum mismatch (truncated or edited file)"});
   std::string newer = text;

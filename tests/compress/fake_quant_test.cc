@@ -26,7 +26,7 @@ Eigen::ArrayXf Straddling() {
   return x;
 }
 
-TEST(StraightThrough, GradientIsTheSlopeOfTheClampItStandsFor) {
+TEST(CompressStraightThrough, GradientIsTheSlopeOfTheClampItStandsFor) {
   const QuantGrid grid = MakeQuantGrid(-1, 2, 4, QuantScheme::kAffine);
   const Eigen::ArrayXf x = Straddling();
   Rng rng(1);
@@ -51,7 +51,7 @@ TEST(StraightThrough, GradientIsTheSlopeOfTheClampItStandsFor) {
   EXPECT_GT(outside, 40);
 }
 
-TEST(StraightThrough, QuantizerFollowsSlopeOneOverSeveralSteps) {
+TEST(CompressStraightThrough, QuantizerFollowsSlopeOneOverSeveralSteps) {
   // What justifies the estimator: over a span of many steps x_hat rises like x inside the
   // range (within a step over the span), and is flat outside.
   const QuantGrid grid = MakeQuantGrid(-1, 2, 5, QuantScheme::kAffine);
@@ -70,7 +70,7 @@ TEST(StraightThrough, QuantizerFollowsSlopeOneOverSeveralSteps) {
   }
 }
 
-TEST(StraightThrough, WeightRowsUseTheirOwnClippingRange) {
+TEST(CompressStraightThrough, WeightRowsUseTheirOwnClippingRange) {
   // 2-bit MSE-clipped grids per channel clip the tails of heavy-tailed rows.
   const WeightMatrix w = RandomWeights(8, 200, 2, test::Distribution::kStudentT3);
   const auto grids = WeightGrids(
@@ -95,7 +95,7 @@ TEST(StraightThrough, WeightRowsUseTheirOwnClippingRange) {
   EXPECT_EQ(in_place, gradient);
 }
 
-TEST(ActivationQuantizer, FirstBatchSetsTheRangeLaterOnesMoveItByMomentum) {
+TEST(CompressActivationQuantizer, FirstBatchSetsTheRangeLaterOnesMoveItByMomentum) {
   ActivationQuantizer q(8, QuantScheme::kAffine, 0.75);
   EXPECT_FALSE(q.observed());
   Eigen::ArrayXf first(3), second(3);
@@ -110,7 +110,7 @@ TEST(ActivationQuantizer, FirstBatchSetsTheRangeLaterOnesMoveItByMomentum) {
   EXPECT_FLOAT_EQ(q.grid().scale, (q.grid().max - q.grid().min) / 255);
 }
 
-TEST(ActivationQuantizer, EmaConvergesToAStationaryRangeAndFreezeHoldsIt) {
+TEST(CompressActivationQuantizer, EmaConvergesToAStationaryRangeAndFreezeHoldsIt) {
   ActivationQuantizer q(8, QuantScheme::kAffine, 0.9);
   Rng rng(7);
   q.Observe(Uniform(4096, -10, 10, rng));  // a start far from the stream's range
@@ -133,7 +133,7 @@ TEST(ActivationQuantizer, EmaConvergesToAStationaryRangeAndFreezeHoldsIt) {
   EXPECT_GT(q.grid().max, frozen.max + 0.1);
 }
 
-TEST(ActivationQuantizer, SetRangeRestoresASavedRange) {
+TEST(CompressActivationQuantizer, SetRangeRestoresASavedRange) {
   ActivationQuantizer q(4, QuantScheme::kSymmetric);
   q.SetRange(-0.5f, 3);
   const QuantGrid g = q.grid();

@@ -29,7 +29,7 @@ double Discarded(const Eigen::VectorXf& singular_values, int rank) {
   return singular_values.tail(singular_values.size() - rank).cast<double>().squaredNorm();
 }
 
-TEST(LowRank, ErrorIsTheDiscardedSingularValues) {
+TEST(CompressLowRank, ErrorIsTheDiscardedSingularValues) {
   // Eckart-Young: the truncated SVD misses by exactly the singular values it drops.
   for (auto [rows, cols] : {std::pair{40, 90}, {16, 8 * 9}, {64, 24}}) {
     const WeightMatrix w = RandomWeights(rows, cols, rows + cols);
@@ -52,7 +52,7 @@ TEST(LowRank, ErrorIsTheDiscardedSingularValues) {
   }
 }
 
-TEST(LowRank, SingularValuesMatchAnIndependentDoubleSvd) {
+TEST(CompressLowRank, SingularValuesMatchAnIndependentDoubleSvd) {
   const WeightMatrix w = RandomWeights(30, 50, 3);
   const Eigen::JacobiSVD<Eigen::MatrixXd> reference(w.cast<double>());
   const LowRankFactors f = LowRankFactorize(w, 5);
@@ -60,7 +60,7 @@ TEST(LowRank, SingularValuesMatchAnIndependentDoubleSvd) {
             1e-5 * reference.singularValues()(0));
 }
 
-TEST(LowRank, FactorisedLayersComputeTheReconstructedLayer) {
+TEST(CompressLowRank, FactorisedLayersComputeTheReconstructedLayer) {
   // Linear 64 -> 48 at rank 12: x -> first (12 x 64) -> second (48 x 12).
   const WeightMatrix linear = RandomWeights(48, 64, 4);
   const LowRankFactors lf = LowRankFactorize(linear, 12);
@@ -91,7 +91,7 @@ TEST(LowRank, FactorisedLayersComputeTheReconstructedLayer) {
               1e-5 * conv.norm());
 }
 
-TEST(LowRank, EnergyThresholdPicksTheSmallestSufficientRank) {
+TEST(CompressLowRank, EnergyThresholdPicksTheSmallestSufficientRank) {
   // Squares 100, 25, 9, 1, 0.25 of 135.25: cumulative shares 0.739, 0.924, 0.991, 0.998, 1.
   const std::vector<double> s = {10, 5, 3, 1, 0.5};
   const Eigen::VectorXf sigma = Eigen::Map<const Eigen::VectorXd>(s.data(), 5).cast<float>();
@@ -124,7 +124,7 @@ TEST(LowRank, EnergyThresholdPicksTheSmallestSufficientRank) {
   EXPECT_NEAR(std::sqrt(f.report.squared_error), std::sqrt(1.25), 1e-5);
 }
 
-TEST(LowRank, RatioOfFullRank) {
+TEST(CompressLowRank, RatioOfFullRank) {
   EXPECT_EQ(RankForRatio(0.25, 256), 64);
   EXPECT_EQ(RankForRatio(1.0, 256), 256);
   EXPECT_EQ(RankForRatio(0.001, 64), 1);  // never zero

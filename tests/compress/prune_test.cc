@@ -38,7 +38,7 @@ Split MagnitudeSplit(const std::vector<const WeightMatrix*>& layers,
   return split;
 }
 
-TEST(MagnitudePrune, PrunesExactlyTheRoundedShareOfSmallestWeights) {
+TEST(CompressMagnitudePrune, PrunesExactlyTheRoundedShareOfSmallestWeights) {
   const WeightMatrix w = RandomWeights(37, 53, 1);  // 1961 weights: shares rarely round evenly
   for (double sparsity : {0.0, 0.001, 0.1, 0.5, 0.9, 0.95, 0.999}) {
     SCOPED_TRACE(sparsity);
@@ -60,7 +60,7 @@ TEST(MagnitudePrune, PrunesExactlyTheRoundedShareOfSmallestWeights) {
   }
 }
 
-TEST(MagnitudePrune, TiesGoEarliestFirst) {
+TEST(CompressMagnitudePrune, TiesGoEarliestFirst) {
   // |w| takes only the values 1 and 2: the count must be met inside a block of ties.
   WeightMatrix w(4, 5);
   w << 1, -2, 1, 2, -1,
@@ -86,7 +86,7 @@ TEST(MagnitudePrune, TiesGoEarliestFirst) {
   EXPECT_EQ(MagnitudePrune(w, 0.6).mask.keep(), result.mask.keep());
 }
 
-TEST(MagnitudePrune, GlobalSetsOneThresholdAcrossLayers) {
+TEST(CompressMagnitudePrune, GlobalSetsOneThresholdAcrossLayers) {
   const WeightMatrix small = 0.1f * RandomWeights(20, 30, 2);
   const WeightMatrix medium = RandomWeights(64, 9, 3);
   const WeightMatrix large = 5.0f * RandomWeights(10, 10, 4);
@@ -110,7 +110,7 @@ TEST(MagnitudePrune, GlobalSetsOneThresholdAcrossLayers) {
   }
 }
 
-TEST(MagnitudePrune, RepruningMaskedWeightsOnlyAddsZeros) {
+TEST(CompressMagnitudePrune, RepruningMaskedWeightsOnlyAddsZeros) {
   // What the gradual schedule relies on.
   const WeightMatrix w = RandomWeights(30, 40, 5);
   const PruneResult half = MagnitudePrune(w, 0.5);
@@ -121,7 +121,7 @@ TEST(MagnitudePrune, RepruningMaskedWeightsOnlyAddsZeros) {
 }
 
 // Counts of non-zeros per group of m along each row: full groups first, then the tail.
-TEST(NofMPrune, EveryGroupKeepsItsNLargest) {
+TEST(CompressNofMPrune, EveryGroupKeepsItsNLargest) {
   const WeightMatrix w = RandomWeights(16, 37, 6);  // 37 = 9 * 4 + 1 = 4 * 8 + 5
   for (auto [n, m] : {std::pair{2, 4}, {1, 4}, {3, 8}, {4, 4}, {1, 1}}) {
     SCOPED_TRACE(std::to_string(n) + ":" + std::to_string(m));
@@ -154,7 +154,7 @@ TEST(NofMPrune, EveryGroupKeepsItsNLargest) {
   }
 }
 
-TEST(NofMPrune, TwoOfFourHalvesARowAndKeepsAtMostTwoPerGroupWithTies) {
+TEST(CompressNofMPrune, TwoOfFourHalvesARowAndKeepsAtMostTwoPerGroupWithTies) {
   // Equal magnitudes everywhere: ties still leave exactly two per group, the later two.
   const WeightMatrix w = WeightMatrix::Ones(3, 8);
   const PruneResult result = NofMPrune(w, 2, 4);
@@ -165,7 +165,7 @@ TEST(NofMPrune, TwoOfFourHalvesARowAndKeepsAtMostTwoPerGroupWithTies) {
   }
 }
 
-TEST(Mask, SurvivesSgdWithMomentum) {
+TEST(CompressMask, SurvivesSgdWithMomentum) {
   WeightMatrix w = RandomWeights(20, 30, 7);
   const PruneResult result = MagnitudePrune(w, 0.8);
   result.mask.Apply(w);
@@ -197,7 +197,7 @@ TEST(Mask, SurvivesSgdWithMomentum) {
   EXPECT_GT((w_masked_grad - w).cwiseAbs().maxCoeff(), 0.1f);
 }
 
-TEST(ChannelPrune, RemovesTheChannelsOfLeastL1Norm) {
+TEST(CompressChannelPrune, RemovesTheChannelsOfLeastL1Norm) {
   // Row r has L1 norm proportional to its scale; rows 2 and 5 are the smallest.
   WeightMatrix w = RandomWeights(8, 4 * 9, 8).cwiseAbs();
   const float scales[8] = {3, 5, 0.5, 4, 6, 0.2, 2, 7};
@@ -215,7 +215,7 @@ TEST(ChannelPrune, RemovesTheChannelsOfLeastL1Norm) {
   EXPECT_EQ(ChannelPrune(WeightMatrix::Ones(2, 3), 0.9).kept, (std::vector<int>{1}));
 }
 
-TEST(ChannelPrune, NextLayerShrinksToTheKeptInputChannels) {
+TEST(CompressChannelPrune, NextLayerShrinksToTheKeptInputChannels) {
   // conv1 3 -> 6 (3x3) whose channels 1 and 4 are zero, then conv2 6 -> 5 (3x3), then a linear
   // layer on the flattened 5 x 4 x 4 maps. Pruning conv1's two empty channels and shrinking
   // conv2's inputs must leave conv2's output unchanged; the same for conv2 -> linear.
@@ -255,7 +255,7 @@ TEST(ChannelPrune, NextLayerShrinksToTheKeptInputChannels) {
             1e-4f);
 }
 
-TEST(CubicSparsitySchedule, RisesFromInitialToFinalAndIsClampedOutside) {
+TEST(CompressCubicSparsitySchedule, RisesFromInitialToFinalAndIsClampedOutside) {
   const CubicSparsitySchedule schedule({.initial_sparsity = 0.1, .final_sparsity = 0.9,
                                         .start_step = 100, .pruning_steps = 8, .interval = 50});
   const int64_t end = 100 + 8 * 50;

@@ -48,7 +48,7 @@ WeightMatrix SkewedWeights() {
   return w;
 }
 
-TEST(Quantize, ErrorIsAtMostHalfAStep) {
+TEST(CompressQuantize, ErrorIsAtMostHalfAStep) {
   const WeightMatrix w = SkewedWeights();
   for (int bits : kSomeBits) {
     for (const auto& config : AllSchemes(bits)) {
@@ -71,7 +71,7 @@ TEST(Quantize, ErrorIsAtMostHalfAStep) {
   }
 }
 
-TEST(Quantize, AffineFollowsTheMinMaxFormula) {
+TEST(CompressQuantize, AffineFollowsTheMinMaxFormula) {
   const WeightMatrix w = SkewedWeights();
   for (int bits : {2, 4, 8}) {
     const QuantizedWeights q = QuantizeWeights(w, {.bits = bits});
@@ -88,7 +88,7 @@ TEST(Quantize, AffineFollowsTheMinMaxFormula) {
   }
 }
 
-TEST(Quantize, SymmetricGridIsCentredOnAnExactZero) {
+TEST(CompressQuantize, SymmetricGridIsCentredOnAnExactZero) {
   WeightMatrix w = SkewedWeights();
   w(3, 5) = 0;
   for (int bits : kSomeBits) {
@@ -107,7 +107,7 @@ TEST(Quantize, SymmetricGridIsCentredOnAnExactZero) {
   }
 }
 
-TEST(Quantize, MseFallsAsBitsRise) {
+TEST(CompressQuantize, MseFallsAsBitsRise) {
   const WeightMatrix w = RandomWeights(64, 256, 11);
   for (const auto& base : AllSchemes(2)) {
     double previous = INFINITY;
@@ -128,7 +128,7 @@ TEST(Quantize, MseFallsAsBitsRise) {
   }
 }
 
-TEST(Quantize, MseClippingIsNeverWorseThanMinMax) {
+TEST(CompressQuantize, MseClippingIsNeverWorseThanMinMax) {
   for (auto d : {Distribution::kGaussian, Distribution::kUniform, Distribution::kLaplace,
                  Distribution::kStudentT3, Distribution::kGaussianWithOutliers}) {
     const WeightMatrix w = RandomWeights(16, 512, 21, d);
@@ -158,7 +158,7 @@ TEST(Quantize, MseClippingIsNeverWorseThanMinMax) {
   }
 }
 
-TEST(Quantize, MseClippingPaysOffOnHeavyTails) {
+TEST(CompressQuantize, MseClippingPaysOffOnHeavyTails) {
   // At 4 bits, one outlier in 500 at 20 sigma stretches a min-max grid so far that most
   // weights share a few levels; clipping it gives most of the resolution back.
   const WeightMatrix w = RandomWeights(16, 512, 5, Distribution::kGaussianWithOutliers);
@@ -169,7 +169,7 @@ TEST(Quantize, MseClippingPaysOffOnHeavyTails) {
             0.5 * QuantizeWeights(w, min_max).report.mse());
 }
 
-TEST(Quantize, MseClippingIsDeterministic) {
+TEST(CompressQuantize, MseClippingIsDeterministic) {
   const WeightMatrix w = RandomWeights(8, 300, 3, Distribution::kLaplace);
   const QuantConfig config{
       .bits = 3, .granularity = QuantGranularity::kPerChannel, .clip = ClipMethod::kMse};
@@ -181,7 +181,7 @@ TEST(Quantize, MseClippingIsDeterministic) {
   }
 }
 
-TEST(Quantize, PerChannelBeatsPerTensorOnRowsOfDifferentScales) {
+TEST(CompressQuantize, PerChannelBeatsPerTensorOnRowsOfDifferentScales) {
   const WeightMatrix w = SkewedWeights();
   for (auto scheme : {QuantScheme::kAffine, QuantScheme::kSymmetric}) {
     const double per_tensor = QuantizeWeights(w, {.bits = 4, .scheme = scheme}).report.mse();
@@ -193,7 +193,7 @@ TEST(Quantize, PerChannelBeatsPerTensorOnRowsOfDifferentScales) {
   }
 }
 
-TEST(Quantize, ReportCountsWhatWasDone) {
+TEST(CompressQuantize, ReportCountsWhatWasDone) {
   const WeightMatrix w = RandomWeights(10, 20, 4);
   const QuantizedWeights q = QuantizeWeights(w, {.bits = 3, .scheme = QuantScheme::kSymmetric});
   EXPECT_EQ(q.report.params_before, 200);
@@ -204,7 +204,7 @@ TEST(Quantize, ReportCountsWhatWasDone) {
   EXPECT_NEAR(q.report.kept_energy(), q.values.squaredNorm() / w.squaredNorm(), 1e-6);
 }
 
-TEST(Quantize, ZeroWidthRangeIsExact) {
+TEST(CompressQuantize, ZeroWidthRangeIsExact) {
   // Affine: a constant row has x_min == x_max, a grid of one value.
   const WeightMatrix w = WeightMatrix::Constant(3, 4, -0.7f);
   for (auto granularity : {QuantGranularity::kPerTensor, QuantGranularity::kPerChannel}) {
@@ -217,7 +217,7 @@ TEST(Quantize, ZeroWidthRangeIsExact) {
   EXPECT_EQ(QuantizeWeights(zeros, {.scheme = QuantScheme::kSymmetric}).values, zeros);
 }
 
-TEST(Quantize, ValuesOutsideTheGridClampToItsEnds) {
+TEST(CompressQuantize, ValuesOutsideTheGridClampToItsEnds) {
   const QuantGrid g = MakeQuantGrid(-1, 2, 4, QuantScheme::kAffine);
   Eigen::ArrayXf x(4);
   x << -5, -1, 2, 7;

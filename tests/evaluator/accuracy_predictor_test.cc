@@ -46,7 +46,9 @@ std::vector<GpInput> RandomInputs(size_t n, uint64_t seed) {
   Rng rng(seed);
   std::vector<GpInput> inputs(n);
   for (auto& in : inputs) {
-    for (int k = 0; k < kKnobs; ++k) in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
+    for (int k = 0; k < kKnobs; ++k) {
+      in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
+    }
     in.numeric = {3 * rng.Uniform(), 2 * rng.Uniform() - 1};
   }
   return inputs;
@@ -196,6 +198,16 @@ TEST_F(AccuracyPredictorBadFileTest, MalformedBodyWithAValidChecksum) {
                                                                std::to_string(StableHash(cut)) +
                                                                "\n" + cut);
   EXPECT_TRUE(LoadFails(path2, {path2 + ": malformed model file"}));
+}
+
+TEST(AccuracyPredictor, SpaceNamesWithBlanksRoundTrip) {
+  // A categorical space's name is free text; the model file must give it back whole.
+  TempDir dir;
+  const std::string path = dir.File("fixture_model.txt");
+  Fitted(20, 4).Save(path, "my space  v2");
+  std::string space;
+  AccuracyPredictor::Load(path, &space);
+  EXPECT_EQ(space, "my space  v2");
 }
 
 TEST(AccuracyPredictor, SaveIntoAMissingDirectoryNamesTheFile) {

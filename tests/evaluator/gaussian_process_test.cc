@@ -37,7 +37,9 @@ std::vector<GpInput> RandomInputs(size_t n, uint64_t seed) {
   Rng rng(seed);
   std::vector<GpInput> inputs(n);
   for (auto& in : inputs) {
-    for (int k = 0; k < kKnobs; ++k) in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
+    for (int k = 0; k < kKnobs; ++k) {
+      in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
+    }
     in.numeric = {3 * rng.Uniform(), 2 * rng.Uniform() - 1};
   }
   return inputs;
@@ -162,8 +164,8 @@ TEST(GaussianProcess, StddevIsSmallAtTrainingPointsAndLargeFarAway) {
   const auto train = RandomInputs(60, 6);
   const auto targets = Targets(train);
   const double scale = StdDev(targets);
-  // Far away: numeric features many deviations outside the data, and each knob's choice
-  // disagreeing with the nearest training point in most knobs.
+  // Far away: numeric features tens of deviations outside the data (the knobs' choices drawn
+  // at random), where the kernel to every training point vanishes.
   std::vector<GpInput> far;
   for (const auto& in : RandomInputs(20, 7)) far.push_back({in.categorical, {40.0, -30.0}});
 

@@ -194,7 +194,8 @@ TEST(GuidedSamplerSlow, ReachesTheExactFrontInAtMostHalfTheEvaluationsOfRandomOn
   // Medians measured: guided 260, random 1937 (a ratio of 0.13); asserted: a quarter.
   std::sort(guided.begin(), guided.end());
   std::sort(random.begin(), random.end());
-  const double guided_median = (guided[3] + guided[4]) / 2, random_median = (random[3] + random[4]) / 2;
+  const double guided_median = (guided[3] + guided[4]) / 2;
+  const double random_median = (random[3] + random[4]) / 2;
   EXPECT_LE(guided_median, 0.25 * random_median)
       << "median guided " << guided_median << ", random " << random_median;
 }
