@@ -31,26 +31,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// The reference network, `width` times as wide (4 for the teacher).
-NetworkSpec ReferenceSpec(int width) {
-  NetworkSpec spec;
-  spec.in_channels = 1;
-  spec.in_size = 28;
-  spec.classes = 10;
-  int cin = 1, size = 28;
-  for (const auto& [cout, stride] : {std::pair{16, 1}, {32, 2}, {64, 2}}) {
-    Layer conv{LayerOp::kConv, cin, cout * width, 3, stride, 1, 1, size, {}};
-    spec.layers.push_back(conv);
-    size = conv.HOut();
-    spec.layers.push_back({LayerOp::kBatchNorm, cout * width, cout * width, 1, 1, 1, 0, size, {}});
-    spec.layers.push_back({LayerOp::kRelu, cout * width, cout * width, 1, 1, 1, 0, size, {}});
-    cin = cout * width;
-  }
-  spec.layers.push_back({LayerOp::kGlobalAvgPool, cin, cin, size, 1, 1, 0, size, {}});
-  spec.layers.push_back({LayerOp::kLinear, cin, 10, 1, 1, 1, 0, 1, {}});
-  return spec;
-}
-
 // Multiply-adds of conv and linear layers per image: the work a training step does three times
 // (forward, input gradient, weight gradient).
 int64_t GemmMacs(const NetworkSpec& spec) {
@@ -133,17 +113,17 @@ Rates RunHwnas(const DataSplits& data, const Options& options) {
     return options.steps * kBatch / Seconds(start);
   };
 
-  auto student = BuildNetwork(ReferenceSpec(1), 0);
+  auto student = BuildNetwork(SmallImageReferenceSpec(1), 0);
   std::vector<NamedParameter> parameters;
   student->CollectParameters("", parameters);
   auto sgd = MakeSgd(parameters, {.learning_rate = 0.01, .momentum = 0.9});
   rates.train = timed([&] { TrainStep(*student, *sgd, images, labels); });
   rates.inference = timed([&] { student->Forward(images, Mode::kEval); });
-  auto teacher = BuildNetwork(ReferenceSpec(4), 1);
+  auto teacher = BuildNetwork(SmallImageReferenceSpec(4), 1);
   rates.distill = timed([&] { DistillStep(*student, *teacher, *sgd, images, labels, {}); });
 
   if (options.epoch) {
-    auto fresh = BuildNetwork(ReferenceSpec(1), 0);
+    auto fresh = BuildNetwork(SmallImageReferenceSpec(1), 0);
     const auto start = std::chrono::steady_clock::now();
     Train(*fresh, train, {.epochs = 1, .batch_size = kBatch, .peak_learning_rate = 0.1, .weight_decay = 5e-4});
     rates.epoch_accuracy = 100 * Accuracy(*fresh, data.final_test());
@@ -172,7 +152,7 @@ int main(int argc, char** argv) {
   torch.epoch_accuracy = bench::JsonNumber(peer, "epoch_test_accuracy");
   torch.epoch_seconds = bench::JsonNumber(peer, "epoch_seconds");
   const double peak = PeakGflops(options.threads);
-  const double train_flops = 3.0 * 2 * GemmMacs(ReferenceSpec(1));
+  const double train_flops = 3.0 * 2 * GemmMacs(SmallImageReferenceSpec(1));
 
   std::printf("train_throughput: reference net on Fashion-MNIST, batch %d, %d threads, %d timed steps "
               "after %d warm-up\n", kBatch, options.threads, options.steps, kWarmupSteps);

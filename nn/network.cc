@@ -97,6 +97,25 @@ std::unique_ptr<Sequential> BuildNetwork(const NetworkSpec& spec, uint64_t seed)
   return network;
 }
 
+NetworkSpec SmallImageReferenceSpec(int width) {
+  NetworkSpec spec;
+  spec.in_channels = 1;
+  spec.in_size = 28;
+  spec.classes = 10;
+  int cin = 1, size = 28;
+  for (const auto& [cout, stride] : {std::pair{16, 1}, {32, 2}, {64, 2}}) {
+    const Layer conv{LayerOp::kConv, cin, cout * width, 3, stride, 1, 1, size, {}};
+    spec.layers.push_back(conv);
+    size = conv.HOut();
+    spec.layers.push_back({LayerOp::kBatchNorm, cout * width, cout * width, 1, 1, 1, 0, size, {}});
+    spec.layers.push_back({LayerOp::kRelu, cout * width, cout * width, 1, 1, 1, 0, size, {}});
+    cin = cout * width;
+  }
+  spec.layers.push_back({LayerOp::kGlobalAvgPool, cin, cin, size, 1, 1, 0, size, {}});
+  spec.layers.push_back({LayerOp::kLinear, cin, 10, 1, 1, 1, 0, 1, {}});
+  return spec;
+}
+
 int64_t TrainableParameterCount(Sequential& network) {
   std::vector<NamedParameter> parameters;
   network.CollectParameters("", parameters);

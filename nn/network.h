@@ -16,6 +16,11 @@ namespace hwnas {
 // the layer (a cell's multi-input node sum).
 std::unique_ptr<Sequential> BuildNetwork(const NetworkSpec& spec, uint64_t seed);
 
+// The network small-image users train first, `width` times as wide: conv3x3 1->16, 16->32
+// stride 2, 32->64 stride 2, each with batch norm and ReLU, then global average pooling and
+// linear 64->10, on 1 x 28 x 28 inputs. The training benchmark's reference.
+NetworkSpec SmallImageReferenceSpec(int width = 1);
+
 // Trainable weights, not running statistics.
 int64_t TrainableParameterCount(Sequential& network);
 

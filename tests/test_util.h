@@ -212,6 +212,27 @@ inline CommandResult RunCommand(const std::vector<std::string>& argv, const Temp
   return result;
 }
 
+#ifdef HWNAS_BINARY
+// Runs the real `hwnas` binary in a temporary directory.
+class CliFixture : public ::testing::Test {
+ protected:
+  CommandResult Hwnas(std::vector<std::string> args) const {
+    args.insert(args.begin(), HwnasBinary());
+    return RunCommand(args, dir_);
+  }
+  // A failure must be one line on stderr, "error: ..." holding every part, and exit != 0.
+  static void ExpectOneLineError(const CommandResult& r,
+                                 std::initializer_list<std::string_view> parts) {
+    EXPECT_NE(r.exit_code, 0);
+    const auto lines = r.err_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
+    for (auto part : parts) EXPECT_NE(lines[0].find(part), std::string::npos) << lines[0];
+  }
+  TempDir dir_;
+};
+#endif
+
 // A run YAML over the NAS-Bench-201 space with the shipped data, every path absolute so the file
 // works from any directory.
 struct RunYaml {

@@ -19,23 +19,9 @@ using test::TempDir;
 using test::kShippedDevices;
 const char* const kFrontHeader = "run,device,candidate,accuracy,latency_ms,energy_mj,source";
 
-class CliTest : public ::testing::Test {
+class CliTest : public test::CliFixture {
  protected:
-  CommandResult Hwnas(std::vector<std::string> args) const {
-    args.insert(args.begin(), test::HwnasBinary());
-    return test::RunCommand(args, dir_);
-  }
-  // A failure must be one line on stderr, "error: ..." naming what and where, and exit != 0.
-  static void ExpectOneLineError(const CommandResult& r,
-                                 std::initializer_list<std::string_view> parts) {
-    EXPECT_NE(r.exit_code, 0);
-    const auto lines = r.err_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
-    for (auto part : parts) EXPECT_NE(lines[0].find(part), std::string::npos) << lines[0];
-  }
   std::string Db(const std::string& name = "fixture_results.db") const { return dir_.File(name); }
-  TempDir dir_;
 };
 
 TEST_F(CliTest, HelpListsEveryCommand) {

@@ -16,6 +16,7 @@
 #include "core/rank_correlation.h"
 #include "core/rng.h"
 #include "core/stable_hash.h"
+#include "evaluator/synthetic_inputs.h"
 #include "test_util.h"
 
 namespace hwnas {
@@ -25,8 +26,9 @@ namespace fs = std::filesystem;
 using test::TempDir;
 using test::ThrowsWith;
 
-constexpr int kKnobs = 6;
-constexpr int kChoices = 4;
+using test::kChoices;
+using test::kKnobs;
+using test::RandomInputs;
 
 // A smooth accuracy (percent) of 6 categorical knobs (4 choices each) and 2 numeric features
 // (think log MACs and log params): per-knob effects, one pairwise interaction, and smooth
@@ -40,18 +42,6 @@ double SmoothAccuracy(const GpInput& x) {
   accuracy += 1.2 * (x.categorical[2] == x.categorical[3]);
   accuracy += 3.0 * std::sin(x.numeric[0]) + 1.5 * x.numeric[1] * x.numeric[1];
   return accuracy;
-}
-
-std::vector<GpInput> RandomInputs(size_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<GpInput> inputs(n);
-  for (auto& in : inputs) {
-    for (int k = 0; k < kKnobs; ++k) {
-      in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
-    }
-    in.numeric = {3 * rng.Uniform(), 2 * rng.Uniform() - 1};
-  }
-  return inputs;
 }
 
 std::vector<double> Accuracies(const std::vector<GpInput>& inputs) {

@@ -13,13 +13,15 @@
 
 #include "core/rng.h"
 #include "evaluator/rank_warp.h"
+#include "evaluator/synthetic_inputs.h"
 #include "test_util.h"
 
 namespace hwnas {
 namespace {
 
-constexpr int kKnobs = 6;
-constexpr int kChoices = 4;
+using test::kChoices;
+using test::kKnobs;
+using test::RandomInputs;
 
 // A smooth function of 6 categorical knobs (4 choices each) and 2 numeric features.
 double SmoothTarget(const GpInput& x) {
@@ -31,18 +33,6 @@ double SmoothTarget(const GpInput& x) {
   y += 0.6 * (x.categorical[0] == x.categorical[1]);
   y += 1.5 * std::sin(2.0 * x.numeric[0]) + 0.8 * x.numeric[1] * x.numeric[1];
   return y;
-}
-
-std::vector<GpInput> RandomInputs(size_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<GpInput> inputs(n);
-  for (auto& in : inputs) {
-    for (int k = 0; k < kKnobs; ++k) {
-      in.categorical.push_back(static_cast<int>(rng.Below(kChoices)));
-    }
-    in.numeric = {3 * rng.Uniform(), 2 * rng.Uniform() - 1};
-  }
-  return inputs;
 }
 
 std::vector<double> Targets(const std::vector<GpInput>& inputs) {

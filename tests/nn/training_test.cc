@@ -346,25 +346,6 @@ TEST(CompressedTraining, QuantizedActivationRangesFreezeAndTravelInWeightFiles) 
 }
 
 // The reference small-image network (bench/train_throughput) on 6,000 Fashion-MNIST images.
-NetworkSpec ReferenceSpec() {
-  NetworkSpec spec;
-  spec.in_channels = 1;
-  spec.in_size = 28;
-  spec.classes = 10;
-  int cin = 1, size = 28;
-  for (const auto& [cout, stride] : {std::pair{16, 1}, {32, 2}, {64, 2}}) {
-    Layer conv{LayerOp::kConv, cin, cout, 3, stride, 1, 1, size, {}};
-    spec.layers.push_back(conv);
-    size = conv.HOut();
-    spec.layers.push_back({LayerOp::kBatchNorm, cout, cout, 1, 1, 1, 0, size, {}});
-    spec.layers.push_back({LayerOp::kRelu, cout, cout, 1, 1, 1, 0, size, {}});
-    cin = cout;
-  }
-  spec.layers.push_back({LayerOp::kGlobalAvgPool, cin, cin, size, 1, 1, 0, size, {}});
-  spec.layers.push_back({LayerOp::kLinear, cin, 10, 1, 1, 1, 0, 1, {}});
-  return spec;
-}
-
 TEST(Training, SmallNetworkLearnsFashionMnist) {
   if (!std::filesystem::exists(kFashionMnistDir)) GTEST_SKIP() << "install dataset-fashion-mnist";
   // 54,000 / 6,000 split: train on the 6,000 (the validation part) and test on 2,000 others.
@@ -374,7 +355,7 @@ TEST(Training, SmallNetworkLearnsFashionMnist) {
   for (int64_t i = 0; i < 2000; ++i) held_out[i] = i * 27;
   const Dataset test = Subset(splits.train(), held_out);
 
-  auto net = BuildNetwork(ReferenceSpec(), 0);
+  auto net = BuildNetwork(SmallImageReferenceSpec(), 0);
   const TrainReport report = Train(*net, small, {.epochs = 2, .batch_size = 64, .peak_learning_rate = 0.1});
   EXPECT_EQ(report.steps, 2 * 94);
   const double accuracy = Accuracy(*net, test);
