@@ -25,24 +25,6 @@ struct Geometry {
   int PaddedSize() const { return (height + 2 * padding) * PaddedWidth(); }
 };
 
-// For kernel tap t = i*k + j and output pixel p, the offset in the zero-padded input plane it
-// reads. With the padding made real, im2col is a gather with no bounds tests.
-std::vector<int> TapOffsets(const Geometry& g) {
-  const int pixels = g.out_height * g.out_width;
-  std::vector<int> offsets(static_cast<size_t>(g.kernel) * g.kernel * pixels);
-  for (int i = 0; i < g.kernel; ++i) {
-    for (int j = 0; j < g.kernel; ++j) {
-      int* row = offsets.data() + (i * g.kernel + j) * pixels;
-      for (int oy = 0; oy < g.out_height; ++oy) {
-        for (int ox = 0; ox < g.out_width; ++ox) {
-          row[oy * g.out_width + ox] = (oy * g.stride + i) * g.PaddedWidth() + ox * g.stride + j;
-        }
-      }
-    }
-  }
-  return offsets;
-}
-
 // Copies a plane into the interior of a zeroed (height + 2p) x (width + 2p) buffer.
 void PadPlane(const float* plane, const Geometry& g, float* padded) {
   for (int y = 0; y < g.height; ++y) {
@@ -52,34 +34,37 @@ void PadPlane(const float* plane, const Geometry& g, float* padded) {
 }
 
 // Columns of one image and group: row (c*k + i)*k + j holds input channel c shifted by kernel
-// tap (i, j). Rows are `row_stride` apart, so several images can sit side by side.
-void Im2Col(const float* input, const Geometry& g, const std::vector<int>& taps,
-            int64_t row_stride, float* columns) {
-  const int pixels = g.out_height * g.out_width;
-  const int kernel_area = g.kernel * g.kernel;
+// tap (i, j). Rows are `row_stride` apart, so several images can sit side by side. Reading from
+// a zero-padded copy of each plane leaves the loops without bounds tests.
+void Im2Col(const float* input, const Geometry& g, int64_t row_stride, float* columns) {
   std::vector<float> padded(g.PaddedSize(), 0.0f);
   for (int c = 0; c < g.channels; ++c) {
     PadPlane(input + static_cast<int64_t>(c) * g.height * g.width, g, padded.data());
-    for (int t = 0; t < kernel_area; ++t) {
-      float* out = columns + (c * kernel_area + t) * row_stride;
-      const int* offsets = taps.data() + t * pixels;
-      for (int p = 0; p < pixels; ++p) out[p] = padded[offsets[p]];
+    for (int i = 0; i < g.kernel; ++i) {
+      for (int j = 0; j < g.kernel; ++j) {
+        float* out = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
+        for (int oy = 0; oy < g.out_height; ++oy, out += g.out_width) {
+          const float* in = padded.data() + (oy * g.stride + i) * g.PaddedWidth() + j;
+          for (int ox = 0; ox < g.out_width; ++ox) out[ox] = in[ox * g.stride];
+        }
+      }
     }
   }
 }
 
 // The adjoint of Im2Col: adds each column entry back to the input pixel it came from.
-void Col2ImAdd(const float* columns, const Geometry& g, const std::vector<int>& taps,
-               int64_t row_stride, float* input) {
-  const int pixels = g.out_height * g.out_width;
-  const int kernel_area = g.kernel * g.kernel;
+void Col2ImAdd(const float* columns, const Geometry& g, int64_t row_stride, float* input) {
   std::vector<float> padded(g.PaddedSize());
   for (int c = 0; c < g.channels; ++c) {
     std::fill(padded.begin(), padded.end(), 0.0f);
-    for (int t = 0; t < kernel_area; ++t) {
-      const float* in = columns + (c * kernel_area + t) * row_stride;
-      const int* offsets = taps.data() + t * pixels;
-      for (int p = 0; p < pixels; ++p) padded[offsets[p]] += in[p];
+    for (int i = 0; i < g.kernel; ++i) {
+      for (int j = 0; j < g.kernel; ++j) {
+        const float* in = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
+        for (int oy = 0; oy < g.out_height; ++oy, in += g.out_width) {
+          float* out = padded.data() + (oy * g.stride + i) * g.PaddedWidth() + j;
+          for (int ox = 0; ox < g.out_width; ++ox) out[ox * g.stride] += in[ox];
+        }
+      }
     }
     float* plane = input + static_cast<int64_t>(c) * g.height * g.width;
     for (int y = 0; y < g.height; ++y) {
@@ -109,7 +94,6 @@ class Conv2d : public Module {
   Tensor Forward(Tensor input, Mode mode) override {
     HWNAS_CHECK(input.shape.c == o_.cin);
     const Geometry g = GeometryOf(input.shape);
-    const std::vector<int>& taps = TapsFor(g);
     const int pixels = g.out_height * g.out_width;
     Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
     const ConstRowMap weight = compression_.Effective(weight_, o_.cout, ColumnRows());
@@ -119,7 +103,7 @@ class Conv2d : public Module {
       RowMatrix products(group_out_, width);
       for (int group = 0; group < o_.groups; ++group) {
         for (int n = first; n < end; ++n) {
-          Im2Col(GroupInput(input, n, group), g, taps, width, columns.data() + int64_t{n - first} * pixels);
+          Im2Col(GroupInput(input, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
         }
         products.noalias() = weight.middleRows(group * group_out_, group_out_) * columns;
         for (int n = first; n < end; ++n) {
@@ -139,7 +123,6 @@ class Conv2d : public Module {
   Tensor Backward(Tensor grad_output) override {
     HWNAS_CHECK(input_.shape.n == grad_output.shape.n);
     const Geometry g = GeometryOf(input_.shape);
-    const std::vector<int>& taps = TapsFor(g);
     const int pixels = g.out_height * g.out_width;
     const int images = input_.shape.n;
     Tensor grad_input;
@@ -160,7 +143,7 @@ class Conv2d : public Module {
           const auto item = std::as_const(grad_output).ItemMatrix(n);
           grads.middleCols(int64_t{n - first} * pixels, pixels) =
               item.middleRows(group * group_out_, group_out_);
-          Im2Col(GroupInput(input_, n, group), g, taps, width, columns.data() + int64_t{n - first} * pixels);
+          Im2Col(GroupInput(input_, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
         }
         if (o_.bias) bias_grads[k].segment(group * group_out_, group_out_) = grads.rowwise().sum();
         weight_grads[k].middleRows(group * group_out_, group_out_).noalias() = grads * columns.transpose();
@@ -168,7 +151,7 @@ class Conv2d : public Module {
         // The columns are spent: reuse them for their gradient.
         columns.noalias() = weight.middleRows(group * group_out_, group_out_).transpose() * grads;
         for (int n = first; n < end; ++n) {
-          Col2ImAdd(columns.data() + int64_t{n - first} * pixels, g, taps, width,
+          Col2ImAdd(columns.data() + int64_t{n - first} * pixels, g, width,
                     grad_input.Item(n) + static_cast<int64_t>(group) * group_in_ * g.height * g.width);
         }
       }
@@ -206,16 +189,6 @@ class Conv2d : public Module {
     return {group_in_, s.h, s.w, o_.kernel, o_.stride, o_.padding, out_h, out_w};
   }
 
-  // The tap table of the last input size, kept: sizes rarely change between batches.
-  const std::vector<int>& TapsFor(const Geometry& g) {
-    if (g.height != taps_height_ || g.width != taps_width_) {
-      taps_ = TapOffsets(g);
-      taps_height_ = g.height;
-      taps_width_ = g.width;
-    }
-    return taps_;
-  }
-
   const float* GroupInput(const Tensor& t, int n, int group) const {
     return t.Item(n) + static_cast<int64_t>(group) * group_in_ * t.shape.h * t.shape.w;
   }
@@ -226,8 +199,6 @@ class Conv2d : public Module {
   Parameter bias_;
   WeightCompression compression_;
   Tensor input_;
-  std::vector<int> taps_;
-  int taps_height_ = -1, taps_width_ = -1;
 };
 
 }  // namespace
