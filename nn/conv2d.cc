@@ -1,6 +1,5 @@
-// conv2d by im2col + GEMM, per chunk of images and group. Backward recomputes the columns
-// instead of keeping them: they are cheap to rebuild and would multiply the activation memory
-// by k*k.
+// conv2d by im2col + GEMM, per chunk of images and group. A training forward keeps its columns
+// for the backward pass, which needs them for the weight gradient.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -97,11 +96,16 @@ class Conv2d : public Module {
     const int pixels = g.out_height * g.out_width;
     Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
     const ConstRowMap weight = compression_.Effective(weight_, o_.cout, ColumnRows());
-    ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
+    const bool training = mode == Mode::kTrain;
+    // Training keeps the columns for the backward pass (k*k times the input's memory).
+    if (training) column_cache_.resize(ChunkCount(input.shape.n, kImagesPerChunk) * o_.groups);
+    ForEachChunk(input.shape.n, kImagesPerChunk, [&](int k, int first, int end) {
       const int64_t width = int64_t{end - first} * pixels;
-      RowMatrix columns(ColumnRows(), width);
+      RowMatrix scratch;
       RowMatrix products(group_out_, width);
       for (int group = 0; group < o_.groups; ++group) {
+        RowMatrix& columns = training ? column_cache_[k * o_.groups + group] : scratch;
+        columns.resize(ColumnRows(), width);
         for (int n = first; n < end; ++n) {
           Im2Col(GroupInput(input, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
         }
@@ -136,14 +140,13 @@ class Conv2d : public Module {
     std::vector<Eigen::VectorXf> bias_grads(chunks, Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
     ForEachChunk(images, kImagesPerChunk, [&](int k, int first, int end) {
       const int64_t width = int64_t{end - first} * pixels;
-      RowMatrix columns(ColumnRows(), width);
       RowMatrix grads(group_out_, width);
       for (int group = 0; group < o_.groups; ++group) {
+        RowMatrix& columns = column_cache_[k * o_.groups + group];
         for (int n = first; n < end; ++n) {
           const auto item = std::as_const(grad_output).ItemMatrix(n);
           grads.middleCols(int64_t{n - first} * pixels, pixels) =
               item.middleRows(group * group_out_, group_out_);
-          Im2Col(GroupInput(input_, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
         }
         if (o_.bias) bias_grads[k].segment(group * group_out_, group_out_) = grads.rowwise().sum();
         weight_grads[k].middleRows(group * group_out_, group_out_).noalias() = grads * columns.transpose();
@@ -199,6 +202,7 @@ class Conv2d : public Module {
   Parameter bias_;
   WeightCompression compression_;
   Tensor input_;
+  std::vector<RowMatrix> column_cache_;  // per chunk and group, of the last training forward
 };
 
 }  // namespace
