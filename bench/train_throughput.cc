@@ -2,10 +2,11 @@
 // the reference small-image network (conv3x3 1->16, 16->32 s2, 32->64 s2, each with batch norm
 // and ReLU, global average pooling, linear 64->10), batch 128, Fashion-MNIST, 2 threads.
 //
-// usage: train_throughput [--threads N] [--steps N] [--skip-epoch]
+// usage: train_throughput [--threads N] [--steps N] [--rounds N] [--skip-epoch]
 #include <immintrin.h>
 #include <tbb/global_control.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -81,6 +82,7 @@ double PeakGflops(int threads) {
 struct Options {
   int threads = 2;
   int steps = 40;
+  int rounds = 3;  // throughput measured this many times, alternating with the peer
   bool epoch = true;
 };
 
@@ -90,8 +92,9 @@ Options ParseOptions(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) o.threads = std::stoi(argv[++i]);
     else if (arg == "--steps" && i + 1 < argc) o.steps = std::stoi(argv[++i]);
+    else if (arg == "--rounds" && i + 1 < argc) o.rounds = std::stoi(argv[++i]);
     else if (arg == "--skip-epoch") o.epoch = false;
-    else throw std::runtime_error("unknown flag '" + arg + "'; valid: --threads N --steps N --skip-epoch");
+    else throw std::runtime_error("unknown flag '" + arg + "'; valid: --threads N --steps N --rounds N --skip-epoch");
   }
   return o;
 }
@@ -100,9 +103,8 @@ struct Rates {
   double train = 0, inference = 0, distill = 0, epoch_accuracy = 0, epoch_seconds = 0;
 };
 
-Rates RunHwnas(const DataSplits& data, const Options& options) {
+Rates HwnasThroughput(const Dataset& train, const Options& options) {
   Rates rates;
-  const Dataset& train = data.train();
   const Tensor images = ToTensor(train.images.topRows(kBatch), train.shape);
   const std::span<const int> labels(train.labels.data(), kBatch);
 
@@ -121,15 +123,31 @@ Rates RunHwnas(const DataSplits& data, const Options& options) {
   rates.inference = timed([&] { student->Forward(images, Mode::kEval); });
   auto teacher = BuildNetwork(SmallImageReferenceSpec(4), 1);
   rates.distill = timed([&] { DistillStep(*student, *teacher, *sgd, images, labels, {}); });
-
-  if (options.epoch) {
-    auto fresh = BuildNetwork(SmallImageReferenceSpec(1), 0);
-    const auto start = std::chrono::steady_clock::now();
-    Train(*fresh, train, {.epochs = 1, .batch_size = kBatch, .peak_learning_rate = 0.1, .weight_decay = 5e-4});
-    rates.epoch_accuracy = 100 * Accuracy(*fresh, data.final_test());
-    rates.epoch_seconds = Seconds(start);
-  }
   return rates;
+}
+
+void HwnasEpoch(const DataSplits& data, Rates& rates) {
+  auto fresh = BuildNetwork(SmallImageReferenceSpec(1), 0);
+  const auto start = std::chrono::steady_clock::now();
+  Train(*fresh, data.train(), {.epochs = 1, .batch_size = kBatch, .peak_learning_rate = 0.1, .weight_decay = 5e-4});
+  rates.epoch_accuracy = 100 * Accuracy(*fresh, data.final_test());
+  rates.epoch_seconds = Seconds(start);
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// The median over rounds of each throughput.
+Rates MedianRates(const std::vector<Rates>& rounds) {
+  std::vector<double> train, inference, distill;
+  for (const auto& r : rounds) {
+    train.push_back(r.train);
+    inference.push_back(r.inference);
+    distill.push_back(r.distill);
+  }
+  return {Median(train), Median(inference), Median(distill), 0, 0};
 }
 
 }  // namespace
@@ -140,22 +158,32 @@ int main(int argc, char** argv) {
   // The whole 60,000 training images for the epoch (validation 0 would be refused: keep 1).
   const DataSplits data(LoadFashionMnist(), {.validation_size = 1, .seed = 0});
 
-  const std::string peer = bench::RunPeer(
+  // Machines are shared: alternate the engines, round by round, and report medians.
+  const std::string peer_command =
       "/usr/bin/python3 " HWNAS_SOURCE_DIR "/bench/peers/torch_train_throughput.py --threads " +
-      std::to_string(options.threads) + " --steps " + std::to_string(options.steps) +
-      (options.epoch ? "" : " --skip-epoch"));
-  const Rates hw = RunHwnas(data, options);
-  Rates torch;
-  torch.train = bench::JsonNumber(peer, "train_images_per_s");
-  torch.inference = bench::JsonNumber(peer, "inference_images_per_s");
-  torch.distill = bench::JsonNumber(peer, "distill_images_per_s");
-  torch.epoch_accuracy = bench::JsonNumber(peer, "epoch_test_accuracy");
-  torch.epoch_seconds = bench::JsonNumber(peer, "epoch_seconds");
+      std::to_string(options.threads) + " --steps " + std::to_string(options.steps);
+  std::vector<Rates> hw_rounds, torch_rounds;
+  for (int round = 0; round < options.rounds; ++round) {
+    const std::string peer = bench::RunPeer(peer_command + " --skip-epoch");
+    torch_rounds.push_back({bench::JsonNumber(peer, "train_images_per_s"),
+                            bench::JsonNumber(peer, "inference_images_per_s"),
+                            bench::JsonNumber(peer, "distill_images_per_s"), 0, 0});
+    hw_rounds.push_back(HwnasThroughput(data.train(), options));
+  }
+  Rates hw = MedianRates(hw_rounds);
+  Rates torch = MedianRates(torch_rounds);
+  if (options.epoch) {
+    const std::string peer = bench::RunPeer(peer_command + " --skip-throughput");
+    torch.epoch_accuracy = bench::JsonNumber(peer, "epoch_test_accuracy");
+    torch.epoch_seconds = bench::JsonNumber(peer, "epoch_seconds");
+    HwnasEpoch(data, hw);
+  }
   const double peak = PeakGflops(options.threads);
   const double train_flops = 3.0 * 2 * GemmMacs(SmallImageReferenceSpec(1));
 
   std::printf("train_throughput: reference net on Fashion-MNIST, batch %d, %d threads, %d timed steps "
-              "after %d warm-up\n", kBatch, options.threads, options.steps, kWarmupSteps);
+              "after %d warm-up, median of %d alternating rounds\n", kBatch, options.threads, options.steps,
+              kWarmupSteps, options.rounds);
   std::printf("| measure | hwnas | pytorch %s | hwnas / pytorch |\n", "1.13");
   std::printf("|---|---|---|---|\n");
   std::printf("| training images/s | %.0f | %.0f | %.2fx |\n", hw.train, torch.train, hw.train / torch.train);
