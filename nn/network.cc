@@ -90,6 +90,7 @@ void Build(const NetworkSpec& spec, size_t first, size_t end, Rng& init, Sequent
 }  // namespace
 
 std::unique_ptr<Sequential> BuildNetwork(const NetworkSpec& spec, uint64_t seed) {
+  KeepFreedActivationMemory();
   Rng init(seed);
   auto network = std::make_unique<Sequential>();
   network->set_input_gradient(false);

@@ -1,5 +1,9 @@
 #include "nn/tensor.h"
 
+#include <malloc.h>
+
+#include <mutex>
+
 #include "core/errors.h"
 
 namespace hwnas {
@@ -7,6 +11,15 @@ namespace hwnas {
 std::string Shape::ToString() const {
   return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" +
          std::to_string(w);
+}
+
+void KeepFreedActivationMemory() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    constexpr int kLarge = 1 << 30;
+    mallopt(M_MMAP_THRESHOLD, kLarge);
+    mallopt(M_TRIM_THRESHOLD, kLarge);
+  });
 }
 
 Tensor::Tensor(Shape s, Eigen::ArrayXf v) : shape(s), values(std::move(v)) {

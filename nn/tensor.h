@@ -21,6 +21,12 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 using RowMap = Eigen::Map<RowMatrix>;
 using ConstRowMap = Eigen::Map<const RowMatrix>;
 
+// Training allocates and frees tens of megabytes of activations per step. By default glibc
+// serves such blocks with mmap and returns them on free, so every step pays page faults and
+// zeroing for fresh pages; this keeps freed blocks in the heap for reuse instead. Process-wide
+// and idempotent; BuildNetwork calls it.
+void KeepFreedActivationMemory();
+
 struct Tensor {
   Shape shape;
   Eigen::ArrayXf values;  // shape.Size() floats
