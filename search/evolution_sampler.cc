@@ -13,9 +13,7 @@ namespace {
 class EvolutionSampler : public Sampler {
  public:
   EvolutionSampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed)
-      : Sampler(space, seed), options_(options) {
-    if (options_.mutation_rate == 0) options_.mutation_rate = 1.0 / space.knobs().size();
-  }
+      : Sampler(space, seed), options_(WithDefaultMutationRate(options, space)) {}
   std::string_view kind() const override { return "evolution"; }
 
  protected:

@@ -93,9 +93,10 @@ class GuidedSampler : public Sampler {
  public:
   GuidedSampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed,
                 CostOracle costs)
-      : Sampler(space, seed), options_(options), costs_(std::move(costs)) {
+      : Sampler(space, seed),
+        options_(WithDefaultMutationRate(options, space)),
+        costs_(std::move(costs)) {
     if (!costs_) throw ConfigError("sampler 'guided' needs the run's device models");
-    if (options_.mutation_rate == 0) options_.mutation_rate = 1.0 / space.knobs().size();
   }
   std::string_view kind() const override { return "guided"; }
 

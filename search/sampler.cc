@@ -76,6 +76,11 @@ std::vector<Fitness> RankObservations(const std::vector<const Observation*>& obs
   return fitness;
 }
 
+SamplerOptions WithDefaultMutationRate(SamplerOptions options, const SearchSpace& space) {
+  if (options.mutation_rate == 0) options.mutation_rate = 1.0 / space.knobs().size();
+  return options;
+}
+
 Sampler::Sampler(const SearchSpace& space, uint64_t seed) : space_(space), root_(seed) {}
 
 std::optional<Candidate> Sampler::UnseenByWalk(Rng& rng) {

@@ -120,6 +120,8 @@ struct SamplerOptions {
 };
 
 std::vector<std::string> SamplerKinds();
+// The options with a mutation rate of 0 resolved to its default, 1 / number of knobs.
+SamplerOptions WithDefaultMutationRate(SamplerOptions options, const SearchSpace& space);
 // Reads a run YAML's `sampler:` mapping.
 SamplerOptions ReadSamplerOptions(const ConfigNode& config);
 // `costs` tells what the device models know before evaluation; `guided` needs it.
