@@ -113,7 +113,7 @@ Command SearchCommand() {
            {"seed", "N", "random seed (overrides the config)"},
            {"threads", "N", "worker threads, 0 = every core (overrides the config)"},
            {"budget", "N", "number of evaluations (overrides the config)"},
-           {"sampler", "KIND", "random | nsga2 | evolution (overrides the config)"},
+           {"sampler", "KIND", JoinNames(SamplerKinds(), " | ") + " (overrides the config)"},
            {"devices", "A,B", "device names (overrides the config)"},
            {"resume", "", "continue the newest unfinished run in --db"},
            {"run", "ID", "with --resume: the run to continue"},
