@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/errors.h"
 #include "nn/loss.h"
 #include "nn/schedule.h"
 #include "nn/training_step.h"
@@ -16,6 +17,12 @@ Tensor ToTensor(const ImageMatrix& images, const ImageShape& shape) {
 
 TrainReport Train(Sequential& network, const Dataset& data, const TrainOptions& options,
                   const TrainProgress& progress) {
+  if (options.epochs < 1 || options.batch_size < 1 || data.size() < 1) {
+    throw ConfigError("training needs at least one epoch, a batch size of at least 1 and data; got " +
+                      std::to_string(options.epochs) + " epochs, batch size " +
+                      std::to_string(options.batch_size) + ", " + std::to_string(data.size()) +
+                      " examples");
+  }
   const auto start = std::chrono::steady_clock::now();
   std::vector<NamedParameter> parameters;
   network.CollectParameters("", parameters);
@@ -50,6 +57,7 @@ TrainReport Train(Sequential& network, const Dataset& data, const TrainOptions& 
 }
 
 double Accuracy(Sequential& network, const Dataset& data, int64_t batch_size) {
+  if (batch_size < 1) throw ConfigError("batch size must be at least 1, got " + std::to_string(batch_size));
   int64_t correct = 0;
   for (int64_t first = 0; first < data.size(); first += batch_size) {
     const int64_t rows = std::min(batch_size, data.size() - first);

@@ -22,12 +22,12 @@ class Clamp : public Module {
     if (mode == Mode::kTrain) passes_.resize(input.values.size());
     ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
       float* values = input.values.data() + first * per_item;
-      uint8_t* passes = passes_.data() + first * per_item;
       const int64_t size = (end - first) * per_item;
       // Plain branch-free loops over locals vectorise; Eigen's boolean arrays, a short-circuit
       // && (a branch per value) and a member read through the byte pointer do not.
       const float upper = upper_;
       if (mode == Mode::kTrain) {
+        uint8_t* passes = passes_.data() + first * per_item;
         for (int64_t i = 0; i < size; ++i) passes[i] = (values[i] > 0.0f) & (values[i] < upper);
       }
       for (int64_t i = 0; i < size; ++i) values[i] = std::min(std::max(values[i], 0.0f), upper);

@@ -11,17 +11,22 @@ class ActivationQuantizerModule : public Module {
  public:
   explicit ActivationQuantizerModule(int bits) : bits_(bits), quantizer_(bits), range_({2}, false) {}
 
+  // `range_` is the one range that counts: training moves it by EMA (continuing from a loaded
+  // one), evaluation only reads it. Before any training or load, evaluation quantizes over the
+  // batch's own range and changes nothing.
   Tensor Forward(Tensor input, Mode mode) override {
+    const bool has_range = range_.value[0] != 0.0f || range_.value[1] != 0.0f;
     if (mode == Mode::kTrain) {
+      if (has_range && !quantizer_.observed()) quantizer_.SetRange(range_.value[0], range_.value[1]);
       quantizer_.Observe(input.values);
-      const QuantGrid grid = quantizer_.grid();
-      range_.value << grid.min, grid.max;  // saved with the weights
+      grid_ = quantizer_.grid();
+      range_.value << grid_.min, grid_.max;  // saved with the weights
       input_ = input;
     } else {
-      // Evaluation uses the range as trained, or as loaded from a weight file.
-      quantizer_.SetRange(range_.value[0], range_.value[1]);
+      const float low = has_range ? range_.value[0] : input.values.minCoeff();
+      const float high = has_range ? range_.value[1] : input.values.maxCoeff();
+      grid_ = MakeQuantGrid(low, high, bits_, QuantScheme::kAffine);
     }
-    grid_ = quantizer_.grid();
     FakeQuantize(input.values, grid_, input.values);
     return input;
   }

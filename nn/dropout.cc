@@ -15,7 +15,8 @@ class Dropout : public Module {
   }
 
   Tensor Forward(Tensor input, Mode mode) override {
-    if (mode == Mode::kEval || rate_ == 0) {
+    if (mode == Mode::kEval) return input;  // the mask stays that of the last training forward
+    if (rate_ == 0) {
       scale_ = Eigen::ArrayXf::Ones(input.values.size());
       return input;
     }

@@ -7,9 +7,9 @@ namespace {
 // N x C x H x W -> N x (C*H*W) x 1 x 1: the values do not move.
 class Flatten : public Module {
  public:
-  Tensor Forward(Tensor input, Mode) override {
-    in_ = input.shape;
-    input.shape = {in_.n, static_cast<int>(in_.PerItem()), 1, 1};
+  Tensor Forward(Tensor input, Mode mode) override {
+    if (mode == Mode::kTrain) in_ = input.shape;
+    input.shape = {input.shape.n, static_cast<int>(input.shape.PerItem()), 1, 1};
     return input;
   }
 

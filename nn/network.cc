@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "nn/compression_policy.h"
+#include "nn/weight_file.h"
 
 namespace hwnas {
 
@@ -115,6 +116,20 @@ NetworkSpec SmallImageReferenceSpec(int width) {
   spec.layers.push_back({LayerOp::kGlobalAvgPool, cin, cin, size, 1, 1, 0, size, {}});
   spec.layers.push_back({LayerOp::kLinear, cin, 10, 1, 1, 1, 0, 1, {}});
   return spec;
+}
+
+void LoadNetworkWeights(const std::string& path, Sequential& network) {
+  std::vector<NamedParameter> parameters;
+  network.CollectParameters("", parameters);
+  LoadWeights(path, parameters);
+  std::vector<CompressibleLayer> layers;
+  network.CollectCompressible("", layers);
+  for (const auto& layer : layers) {
+    if (!layer.compression->mask()) continue;
+    const ConstRowMap weights(layer.weight->value.data(), layer.rows, layer.cols);
+    layer.compression->SetMask(Mask((weights.array() != 0.0f).cast<float>().matrix()), *layer.weight,
+                               layer.rows, layer.cols);
+  }
 }
 
 int64_t TrainableParameterCount(Sequential& network) {

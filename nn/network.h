@@ -21,6 +21,10 @@ std::unique_ptr<Sequential> BuildNetwork(const NetworkSpec& spec, uint64_t seed)
 // linear 64->10, on 1 x 28 x 28 inputs. The training benchmark's reference.
 NetworkSpec SmallImageReferenceSpec(int width = 1);
 
+// Loads a weight file (nn/weight_file.h) into a network built from the same spec, whatever its
+// seed: pruning masks follow the loaded weights (their zeros), not the new network's own init.
+void LoadNetworkWeights(const std::string& path, Sequential& network);
+
 // Trainable weights, not running statistics.
 int64_t TrainableParameterCount(Sequential& network);
 

@@ -21,30 +21,31 @@ class Pool : public Module {
   }
 
   Tensor Forward(Tensor input, Mode mode) override {
-    in_ = input.shape;
-    const Shape out_shape{in_.n, in_.c, (in_.h + 2 * padding_ - kernel_) / stride_ + 1,
-                          (in_.w + 2 * padding_ - kernel_) / stride_ + 1};
+    const Shape in = input.shape;
+    // Backward belongs to the last training forward: only it sets the saved shape.
+    if (mode == Mode::kTrain) in_ = in;
+    const Shape out_shape{in.n, in.c, (in.h + 2 * padding_ - kernel_) / stride_ + 1,
+                          (in.w + 2 * padding_ - kernel_) / stride_ + 1};
     HWNAS_CHECK(out_shape.h > 0 && out_shape.w > 0);
     Tensor output(out_shape);
     if (kind_ == Kind::kMax && mode == Mode::kTrain) argmax_.resize(out_shape.Size());
-    const int planes_per_item = in_.c;
-    ForEachChunk(in_.n, kImagesPerChunk, [&](int, int first, int end) {
-      for (int64_t p = int64_t{first} * planes_per_item; p < int64_t{end} * planes_per_item; ++p) {
-        const float* in = input.values.data() + p * in_.h * in_.w;
+    ForEachChunk(in.n, kImagesPerChunk, [&](int, int first, int end) {
+      for (int64_t p = int64_t{first} * in.c; p < int64_t{end} * in.c; ++p) {
+        const float* plane = input.values.data() + p * in.h * in.w;
         float* out = output.values.data() + p * out_shape.h * out_shape.w;
         int* arg = kind_ == Kind::kMax && mode == Mode::kTrain
                        ? argmax_.data() + p * out_shape.h * out_shape.w
                        : nullptr;
         for (int oy = 0; oy < out_shape.h; ++oy) {
           for (int ox = 0; ox < out_shape.w; ++ox) {
-            const Window win = WindowAt(oy, ox);
+            const Window win = WindowAt(in, oy, ox);
             float acc = kind_ == Kind::kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
-            int best = win.y0 * in_.w + win.x0;
+            int best = win.y0 * in.w + win.x0;
             for (int y = win.y0; y < win.y1; ++y) {
               for (int x = win.x0; x < win.x1; ++x) {
-                const float v = in[y * in_.w + x];
+                const float v = plane[y * in.w + x];
                 if (kind_ == Kind::kAverage) acc += v;
-                else if (v > acc) acc = v, best = y * in_.w + x;
+                else if (v > acc) acc = v, best = y * in.w + x;
               }
             }
             const int o = oy * out_shape.w + ox;
@@ -72,7 +73,7 @@ class Pool : public Module {
               in[argmax_[p * out_shape.h * out_shape.w + o]] += out[o];
               continue;
             }
-            const Window win = WindowAt(oy, ox);
+            const Window win = WindowAt(in_, oy, ox);
             const float share = out[o] / win.Count();
             for (int y = win.y0; y < win.y1; ++y) {
               for (int x = win.x0; x < win.x1; ++x) in[y * in_.w + x] += share;
@@ -95,9 +96,9 @@ class Pool : public Module {
     float Count() const { return static_cast<float>((y1 - y0) * (x1 - x0)); }
   };
 
-  Window WindowAt(int oy, int ox) const {
+  Window WindowAt(const Shape& in, int oy, int ox) const {
     const int y = oy * stride_ - padding_, x = ox * stride_ - padding_;
-    return {std::max(y, 0), std::min(y + kernel_, in_.h), std::max(x, 0), std::min(x + kernel_, in_.w)};
+    return {std::max(y, 0), std::min(y + kernel_, in.h), std::max(x, 0), std::min(x + kernel_, in.w)};
   }
 
   Kind kind_;
@@ -108,11 +109,11 @@ class Pool : public Module {
 
 class GlobalAvgPool : public Module {
  public:
-  Tensor Forward(Tensor input, Mode) override {
-    in_ = input.shape;
-    Tensor output({in_.n, in_.c, 1, 1});
-    const int pixels = in_.h * in_.w;
-    const ConstRowMap planes(input.values.data(), in_.n * in_.c, pixels);
+  Tensor Forward(Tensor input, Mode mode) override {
+    const Shape in = input.shape;
+    if (mode == Mode::kTrain) in_ = in;
+    Tensor output({in.n, in.c, 1, 1});
+    const ConstRowMap planes(input.values.data(), in.n * in.c, in.h * in.w);
     output.values = planes.rowwise().mean().array();
     return output;
   }

@@ -32,7 +32,7 @@ class Cosine : public Schedule {
 class OneCycle : public Schedule {
  public:
   OneCycle(double peak, int64_t total) : peak_(peak), total_(total) {
-    HWNAS_CHECK(total > 1 && peak > 0);
+    HWNAS_CHECK(total >= 1 && peak > 0);
   }
   void Apply(int64_t step, Optimizer& optimizer) const override {
     constexpr double kWarmShare = 0.3, kDiv = 25, kFinalDiv = 1e4;
@@ -45,7 +45,7 @@ class OneCycle : public Schedule {
       optimizer.set_learning_rate(CosineBetween(peak_ / kDiv, peak_, f));
       optimizer.set_momentum(CosineBetween(kMaxMomentum, kBaseMomentum, f));
     } else {
-      const double f = (s - warm_end) / (total_ - 1 - warm_end);
+      const double f = (s - warm_end) / std::max(total_ - 1 - warm_end, 1e-12);
       optimizer.set_learning_rate(CosineBetween(peak_, peak_ / kDiv / kFinalDiv, f));
       optimizer.set_momentum(CosineBetween(kBaseMomentum, kMaxMomentum, f));
     }

@@ -132,14 +132,32 @@ TEST(GradientCheck, Pooling) {
   CheckModule(*MakeGlobalAvgPool(), RandomTensor({2, 3, 4, 4}, 15));
 }
 
+TEST(GradientCheck, BackwardBelongsToTheLastTrainingForward) {
+  // An evaluation forward of another batch size in between must not change what backward uses.
+  for (auto make : {+[] { return MakeMaxPool(3, 2, 1); }, +[] { return MakeAvgPool(2, 2, 0); },
+                    +[] { return MakeGlobalAvgPool(); }, +[] { return MakeFlatten(); }}) {
+    auto layer = make();
+    const Tensor train = RandomTensor({2, 2, 4, 4}, 40);
+    const Tensor out = layer->Forward(train, Mode::kTrain);
+    const Tensor projection = RandomTensor(out.shape, 41);
+    const Tensor expected = layer->Backward(projection);
+    layer->Forward(train, Mode::kTrain);
+    layer->Forward(RandomTensor({5, 2, 4, 4}, 42), Mode::kEval);
+    const Tensor grad = layer->Backward(projection);
+    EXPECT_EQ(grad.shape, train.shape) << layer->Describe();
+    EXPECT_TRUE((grad.values == expected.values).all()) << layer->Describe();
+  }
+}
+
 TEST(GradientCheck, FlattenAndDropout) {
   CheckModule(*MakeFlatten(), RandomTensor({2, 3, 2, 2}, 16));
-  // Evaluation mode is deterministic; training mode draws a new mask per forward, so the
-  // backward is checked against the mask of its own forward below.
-  CheckModule(*MakeDropout(0.5f, 3), RandomTensor({2, 3, 2, 2}, 17), Mode::kEval);
+  // Training draws a new mask per forward, so the backward is checked against the mask of its
+  // own forward; an evaluation forward in between is the identity and leaves that mask alone.
   auto dropout = MakeDropout(0.5f, 3);
   const Tensor input = RandomTensor({1, 1, 20, 20}, 18);
   const Tensor output = dropout->Forward(input, Mode::kTrain);
+  const Tensor other = RandomTensor({3, 1, 20, 20}, 19);
+  EXPECT_TRUE((dropout->Forward(other, Mode::kEval).values == other.values).all());
   Tensor ones(output.shape);
   ones.values.setOnes();
   const Tensor grad = dropout->Backward(ones);

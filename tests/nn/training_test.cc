@@ -345,6 +345,52 @@ TEST(CompressedTraining, QuantizedActivationRangesFreezeAndTravelInWeightFiles) 
   EXPECT_TRUE((loaded->Forward(images, Mode::kEval).values == once.values).all());
 }
 
+TEST(CompressedTraining, LoadedPrunedWeightsKeepTheirOwnMaskInANetworkOfAnotherSeed) {
+  TempDir dir;
+  const NetworkSpec spec = WithPolicy(SmallResidualSpec(8), {.sparsity = 0.5, .pattern = SparsityPattern::kUnstructured});
+  auto trained = BuildNetwork(spec, 4);
+  TrainSteps(*trained, 3);
+  std::vector<NamedParameter> parameters;
+  trained->CollectParameters("", parameters);
+  SaveWeights(dir.File("fixture.weights"), parameters);
+  auto loaded = BuildNetwork(spec, 5);  // its own init pruned other weights
+  LoadNetworkWeights(dir.File("fixture.weights"), *loaded);
+  const Tensor images = RandomImages(4, 6);
+  EXPECT_TRUE((loaded->Forward(images, Mode::kEval).values == trained->Forward(images, Mode::kEval).values).all());
+}
+
+TEST(CompressedTraining, EvaluatingBeforeTrainingChangesNoActivationRange) {
+  const NetworkSpec spec = WithPolicy(SmallResidualSpec(8), {.a_bits = 4});
+  auto evaluated_first = BuildNetwork(spec, 4);
+  const Tensor before = evaluated_first->Forward(RandomImages(4, 6), Mode::kEval);
+  EXPECT_GT(before.values.abs().maxCoeff(), 0.0f);  // quantized over the batch's own range
+  TrainSteps(*evaluated_first, 3);
+  auto trained_only = BuildNetwork(spec, 4);
+  TrainSteps(*trained_only, 3);
+  std::vector<NamedParameter> a, b;
+  evaluated_first->CollectParameters("", a);
+  trained_only->CollectParameters("", b);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE((a[i].parameter->value == b[i].parameter->value).all()) << a[i].name;
+  }
+}
+
+TEST(Training, BadOptionsAreConfigErrors) {
+  Dataset data;
+  data.shape = {1, 6, 6};
+  data.num_classes = 3;
+  data.images = ImageMatrix::Random(100, 36);
+  data.labels.assign(100, 1);
+  auto net = BuildNetwork(SmallResidualSpec(), 1);
+  EXPECT_TRUE(test::ThrowsWith<ConfigError>([&] { Train(*net, data, {.epochs = 0}); },
+                                            {"at least one epoch", "got 0 epochs"}));
+  EXPECT_TRUE(test::ThrowsWith<ConfigError>([&] { Train(*net, data, {.batch_size = 0}); },
+                                            {"batch size 0"}));
+  EXPECT_TRUE(test::ThrowsWith<ConfigError>([&] { Accuracy(*net, data, 0); }, {"batch size must be at least 1"}));
+  // One batch, one step: the one-cycle schedule copes.
+  EXPECT_EQ(Train(*net, data, {.epochs = 1, .batch_size = 128}).steps, 1);
+}
+
 // The reference small-image network (bench/train_throughput) on 6,000 Fashion-MNIST images.
 TEST(Training, SmallNetworkLearnsFashionMnist) {
   if (!std::filesystem::exists(kFashionMnistDir)) GTEST_SKIP() << "install dataset-fashion-mnist";
