@@ -69,7 +69,11 @@ int Fit(const Args& args) {
   const size_t held = static_cast<size_t>(holdout * samples.size());
   const std::vector<Sample> test(samples.begin(), samples.begin() + held);
   const std::vector<Sample> train(samples.begin() + held, samples.end());
-  if (train.size() < 2) throw ConfigError("hwnas predictor fit: the run has " + std::to_string(train.size()) + " successful evaluations to fit on; at least 2 are needed");
+  if (train.size() < 2) {
+    throw ConfigError(args.Require("db") + ": hwnas predictor fit: " + std::to_string(train.size()) +
+                      " successful evaluation(s) left to fit on after holding out " +
+                      std::to_string(test.size()) + "; at least 2 are needed");
+  }
   std::vector<GpInput> inputs;
   std::vector<double> accuracies;
   for (const auto& s : train) {
@@ -94,7 +98,11 @@ int Eval(const Args& args) {
     throw ConfigError(args.Require("model") + ": fitted on space '" + model_space +
                       "', the run searched '" + run_space + "'");
   }
-  if (samples.size() < 2) throw ConfigError("the run has fewer than 2 successful evaluations");
+  if (samples.size() < 2) {
+    throw ConfigError(args.Require("db") + ": hwnas predictor eval: the run has " +
+                      std::to_string(samples.size()) +
+                      " successful evaluation(s); at least 2 are needed to rank");
+  }
   PrintAgreement(predictor, samples, "run", format);
   return 0;
 }

@@ -142,15 +142,16 @@ TEST_F(CliPredictorTest, TooFewEvaluationsToFit) {
   // One evaluation: nothing is held out (20% of 1 rounds down) and one is too few to fit on.
   Search(db_, 1);
   ExpectOneLineError(Hwnas({"predictor", "fit", "--db", db_, "--out", model_}),
-                     {"hwnas predictor fit: the run has 1 successful evaluations to fit on; at "
-                      "least 2 are needed"});
+                     {db_, "hwnas predictor fit: 1 successful evaluation(s) left to fit on after "
+                           "holding out 0; at least 2 are needed"});
   EXPECT_FALSE(fs::exists(model_)) << "a failed fit wrote a model";
   // Nor can a model be judged on one evaluation.
   const std::string db2 = dir_.File("fixture_predictor_40.db");
   Search(db2, 40);
   ASSERT_EQ(Hwnas({"predictor", "fit", "--db", db2, "--out", model_}).exit_code, 0);
   ExpectOneLineError(Hwnas({"predictor", "eval", "--model", model_, "--db", db_}),
-                     {"the run has fewer than 2 successful evaluations"});
+                     {db_, "hwnas predictor eval: the run has 1 successful evaluation(s); at least 2 "
+                           "are needed to rank"});
 }
 
 TEST_F(CliPredictorTest, HoldingOutAlmostEverythingLeavesTooFew) {
@@ -158,7 +159,7 @@ TEST_F(CliPredictorTest, HoldingOutAlmostEverythingLeavesTooFew) {
   Search(db_, 5);
   ExpectOneLineError(
       Hwnas({"predictor", "fit", "--db", db_, "--out", model_, "--holdout", "0.9"}),
-      {"the run has 1 successful evaluations to fit on; at least 2 are needed"});
+      {"1 successful evaluation(s) left to fit on after holding out 4; at least 2 are needed"});
   EXPECT_FALSE(fs::exists(model_));
   ExpectOneLineError(Hwnas({"predictor", "fit", "--db", db_, "--out", model_, "--holdout", "1"}),
                      {"hwnas predictor fit: --holdout: give a share in [0, 1)"});
