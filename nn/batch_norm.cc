@@ -38,16 +38,17 @@ class BatchNorm : public Module {
       float mean = running_mean_.value[c];
       float var = running_var_.value[c];
       if (mode == Mode::kTrain) {
-        // Float sums within a plane (they vectorise), double across planes.
-        double sum = 0, sum_sq = 0;
-        for (int i = 0; i < n; ++i) {
-          const auto plane = Plane(input, i, c);
-          sum += plane.sum();
-          sum_sq += plane.square().sum();
-        }
+        // Float sums within a plane (they vectorise), double across planes; the variance from
+        // deviations about the mean, which stays exact when |mean| >> std.
         const double count = static_cast<double>(n) * pixels;
+        double sum = 0;
+        for (int i = 0; i < n; ++i) sum += Plane(input, i, c).sum();
         const double batch_mean = sum / count;
-        const double batch_var = std::max(0.0, sum_sq / count - batch_mean * batch_mean);
+        double squared_deviations = 0;
+        for (int i = 0; i < n; ++i) {
+          squared_deviations += (Plane(input, i, c) - static_cast<float>(batch_mean)).square().sum();
+        }
+        const double batch_var = squared_deviations / count;
         mean = static_cast<float>(batch_mean);
         var = static_cast<float>(batch_var);
         mean_[c] = mean;

@@ -170,6 +170,19 @@ TEST(BatchNorm, EvaluationUsesRunningStatistics) {
   EXPECT_NEAR(bn->Forward(probe, Mode::kEval).values[0], expected, 1e-5);
 }
 
+TEST(BatchNorm, LargeMeanSmallSpreadNormalisesToUnitVariance) {
+  // E[x^2] - E[x]^2 would cancel catastrophically here; deviations about the mean do not.
+  auto bn = MakeBatchNorm(1);
+  Rng rng(3);
+  Tensor x({16, 1, 8, 8});
+  for (auto& v : x.values) v = 1000.0f + 0.01f * static_cast<float>(2 * rng.Uniform() - 1);
+  const Tensor y = bn->Forward(x, Mode::kTrain);
+  const double mean = y.values.cast<double>().mean();
+  const double variance = (y.values.cast<double>() - mean).square().mean();
+  EXPECT_NEAR(mean, 0.0, 1e-3);
+  EXPECT_NEAR(variance, 1.0, 0.05);
+}
+
 // Three SGD steps on random images; returns every parameter value.
 std::vector<float> TrainThreeSteps(int threads) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
