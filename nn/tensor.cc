@@ -8,11 +8,6 @@
 
 namespace hwnas {
 
-std::string Shape::ToString() const {
-  return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" +
-         std::to_string(w);
-}
-
 void KeepFreedActivationMemory() {
   static std::once_flag once;
   std::call_once(once, [] {

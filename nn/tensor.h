@@ -3,7 +3,6 @@
 
 #include <Eigen/Core>
 #include <cstdint>
-#include <string>
 
 namespace hwnas {
 
@@ -12,7 +11,6 @@ struct Shape {
 
   int64_t PerItem() const { return static_cast<int64_t>(c) * h * w; }
   int64_t Size() const { return n * PerItem(); }
-  std::string ToString() const;
   bool operator==(const Shape&) const = default;
 };
 
