@@ -72,10 +72,13 @@ std::optional<double> CsvTable::Number(size_t row, size_t column) const {
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) {
-    throw IoError(path_ + ":" + std::to_string(line_numbers_[row]) + ": column '" + header_[column] +
-                  "': not a number: '" + text + "'");
+    throw IoError(Where(row) + ": column '" + header_[column] + "': not a number: '" + text + "'");
   }
   return value;
+}
+
+std::string CsvTable::Where(size_t row) const {
+  return path_ + ":" + std::to_string(line_numbers_[row]);
 }
 
 }  // namespace hwnas

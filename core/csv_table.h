@@ -28,6 +28,8 @@ class CsvTable {
   const std::string& Cell(size_t row, size_t column) const { return cells_[row][column]; }
   // The cell as a number; nullopt when empty. Anything else that is not a number is an error.
   std::optional<double> Number(size_t row, size_t column) const;
+  // "path:line" of a row, for error messages.
+  std::string Where(size_t row) const;
 
  private:
   std::string path_;

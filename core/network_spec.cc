@@ -1,5 +1,7 @@
 #include "core/network_spec.h"
 
+#include <algorithm>
+
 #include "core/errors.h"
 
 namespace hwnas {
@@ -25,6 +27,18 @@ std::string_view SparsityPatternName(SparsityPattern pattern) {
     case SparsityPattern::kUnstructured: return "unstructured";
     case SparsityPattern::kNofM: return "n:m";
     case SparsityPattern::kChannel: return "channel";
+  }
+  HWNAS_CHECK(false);
+}
+
+std::string_view FloatFormatName(FloatFormat format) {
+  switch (format) {
+    case FloatFormat::kRunDefault: return "default";
+    case FloatFormat::kFp32: return "fp32";
+    case FloatFormat::kTf32: return "tf32";
+    case FloatFormat::kFp16: return "fp16";
+    case FloatFormat::kBf16: return "bf16";
+    case FloatFormat::kFp8: return "fp8";
   }
   HWNAS_CHECK(false);
 }
@@ -72,6 +86,38 @@ int64_t Layer::Params() const {
   }
 }
 
+std::string LayerSignature(const Layer& layer, std::string_view type) {
+  std::string name(type);
+  if (name.empty()) {
+    switch (layer.op) {
+      case LayerOp::kConv: name = "Conv"; break;
+      case LayerOp::kLinear: name = "FC"; break;
+      case LayerOp::kAvgPool:
+      case LayerOp::kGlobalAvgPool: name = "AvgP"; break;
+      case LayerOp::kMaxPool: name = "MaxP"; break;
+      case LayerOp::kAdd: name = "Add"; break;
+      case LayerOp::kBatchNorm: name = "BN"; break;
+      case LayerOp::kRelu: name = "ReLU"; break;
+      case LayerOp::kRelu6: name = "ReLU6"; break;
+    }
+  }
+  auto field = [](std::string_view label, int value) {
+    return "_" + std::string(label) + std::to_string(value);
+  };
+  if (layer.op == LayerOp::kLinear) return name + field("Cin", layer.cin) + field("Cout", layer.cout);
+  name += field("H", layer.h_in) + field("W", layer.h_in) + field("Cin", layer.cin) +
+          field("Cout", layer.cout);
+  switch (layer.op) {
+    case LayerOp::kConv:
+      return name + field("kernel", layer.kernel) + field("stride", layer.stride) +
+             field("group", layer.groups);
+    case LayerOp::kAvgPool:
+    case LayerOp::kMaxPool: return name + field("kernel", layer.kernel) + field("stride", layer.stride);
+    case LayerOp::kGlobalAvgPool: return name + field("kernel", layer.h_in) + field("stride", 1);
+    default: return name;
+  }
+}
+
 int64_t NetworkSpec::Macs() const {
   int64_t total = 0;
   for (const auto& layer : layers) total += layer.Macs();
@@ -82,6 +128,28 @@ int64_t NetworkSpec::Params() const {
   int64_t total = 0;
   for (const auto& layer : layers) total += layer.Params();
   return total;
+}
+
+bool NetworkSpec::IsUncompressed() const {
+  return std::all_of(layers.begin(), layers.end(),
+                     [](const Layer& layer) { return layer.policy == LayerPolicy{}; });
+}
+
+std::vector<LayerGroup> NetworkSpec::CostEntries() const {
+  std::vector<LayerGroup> entries;
+  int next = 0;  // first layer not yet in an entry
+  auto singles_until = [&](int end) {
+    for (; next < end; ++next) entries.push_back({LayerSignature(layers[next]), next, 1});
+  };
+  for (const auto& group : groups) {
+    HWNAS_CHECK(group.first_layer >= next && group.layer_count >= 0 &&
+                group.first_layer + group.layer_count <= static_cast<int>(layers.size()));
+    singles_until(group.first_layer);
+    entries.push_back(group);
+    next += group.layer_count;
+  }
+  singles_until(static_cast<int>(layers.size()));
+  return entries;
 }
 
 }  // namespace hwnas

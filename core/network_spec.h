@@ -37,6 +37,22 @@ struct Layer {
   int64_t Params() const;
 };
 
+// A layer's look-up key in HW-NAS-Bench's op grammar (data/hw-nas-bench/fbnet_macro.txt), so a
+// table measured per op can cost it: "Conv_H32_W32_Cin3_Cout16_kernel3_stride1_group1",
+// "AvgP_H4_W4_Cin1504_Cout1504_kernel4_stride1" (a global pool is a pool as wide as its input),
+// "FC_Cin1504_Cout100", "BN_H32_W32_Cin16_Cout16". `type` replaces the op's name, e.g.
+// "ConvNorm" for a conv that stands for a conv+bn+relu group.
+std::string LayerSignature(const Layer& layer, std::string_view type = {});
+
+// A run of consecutive layers a look-up-table device costs as one entry, keyed by `signature`
+// (e.g. an FBNet block measured as a whole). A group may hold no layers: an identity block still
+// has its own (measured) entry.
+struct LayerGroup {
+  std::string signature;
+  int first_layer = 0;
+  int layer_count = 0;
+};
+
 struct NetworkSpec {
   std::string key;  // the candidate's canonical string; table devices and evaluators look it up
   std::vector<int> choices;       // the candidate's knob choices, for learned models
@@ -45,9 +61,17 @@ struct NetworkSpec {
   int in_size = 0;  // input height = width
   int classes = 0;
   std::vector<Layer> layers;
+  // Runs of layers a look-up-table device costs as one entry; empty = every layer alone. In
+  // layer order, non-overlapping; layers outside every group are costed alone.
+  std::vector<LayerGroup> groups;
 
   int64_t Macs() const;
   int64_t Params() const;
+  // Every layer float, dense and full-rank.
+  bool IsUncompressed() const;
+  // What a look-up-table device sums, in network order: the groups, and every layer outside
+  // them as a group of one keyed by its LayerSignature.
+  std::vector<LayerGroup> CostEntries() const;
 };
 
 }  // namespace hwnas

@@ -2,7 +2,12 @@
 // from Cost: a network the device cannot cost is a result with ok = false and the reason, which
 // the run stores as a FAIL for that device.
 //
-// Kinds (the device YAML's `kind:` key): `table` looks up per-architecture measurements.
+// Kinds (the device YAML's `kind:` key):
+//   table       per-architecture measurements looked up by the candidate's string
+//   roofline    per layer max(compute / throughput, bytes / bandwidth) + overhead, from the
+//               device's published figures; compression-aware (bits, sparsity, rank, fusion)
+//   calibrated  a roofline whose efficiencies were fitted to measurements (`hwnas hw calibrate`)
+//   lut         per-layer (or per-block) look-up of measured entries keyed by op signature
 #pragma once
 
 #include <memory>
@@ -20,12 +25,37 @@ enum class CostSource { kMeasured, kPredicted };
 
 std::string_view CostSourceName(CostSource source);
 
+// How the network is run: batch size, the float format of layers that do not name one, and
+// whether the framework launches op by op (eager) or replays a captured graph.
+enum class ExecutionMode { kGraph, kEager };
+
+struct CostOptions {
+  int batch = 1;
+  FloatFormat float_format = FloatFormat::kFp32;
+  ExecutionMode mode = ExecutionMode::kGraph;
+  bool breakdown = false;  // fill DeviceCost::layers
+};
+
+// One costed step of the network: a layer, or a run of layers the device fuses into one.
+struct LayerCost {
+  int first_layer = 0;
+  int layer_count = 1;
+  std::string op;         // e.g. "conv3x3", "conv+bn+relu", "add"
+  std::string precision;  // what it executed at, e.g. "fp16", "int8", "int6->int8"
+  double macs = 0.0;      // executed multiply-accumulates (after sparsity and rank)
+  double bytes = 0.0;     // bytes moved
+  double latency_ms = 0.0;
+  std::optional<double> energy_mj;
+  std::string bound;      // "compute", "memory", "overhead" or "table"
+};
+
 struct DeviceCost {
   bool ok = false;
   std::string error;
   double latency_ms = 0.0;
   std::optional<double> energy_mj;  // absent when the device does not provide energy
   CostSource source = CostSource::kPredicted;
+  std::vector<LayerCost> layers;  // with CostOptions::breakdown
 };
 
 // What a device YAML declares about the device, common to every kind.
@@ -46,7 +76,8 @@ class DeviceModel {
   const std::string& name() const { return info_.name; }
 
   // Thread-safe; called concurrently for the candidates of a batch.
-  virtual DeviceCost Cost(const NetworkSpec& spec) const = 0;
+  virtual DeviceCost Cost(const NetworkSpec& spec, const CostOptions& options) const = 0;
+  DeviceCost Cost(const NetworkSpec& spec) const { return Cost(spec, CostOptions{}); }
 
  private:
   DeviceInfo info_;
@@ -57,5 +88,6 @@ std::unique_ptr<DeviceModel> LoadDeviceModel(const std::string& path);
 std::vector<std::string> DeviceKinds();
 
 std::unique_ptr<DeviceModel> MakeTableDeviceModel(const ConfigNode& config, DeviceInfo info);
+std::unique_ptr<DeviceModel> MakeLutDeviceModel(const ConfigNode& config, DeviceInfo info);
 
 }  // namespace hwnas

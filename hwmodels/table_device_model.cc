@@ -54,9 +54,18 @@ class TableDeviceModel : public DeviceModel {
     provides_energy_ = energy.has_value();
   }
 
-  DeviceCost Cost(const NetworkSpec& spec) const override {
+  DeviceCost Cost(const NetworkSpec& spec, const CostOptions& options) const override {
     DeviceCost cost;
     cost.source = source_;
+    if (options.batch != 1 || options.mode != ExecutionMode::kGraph ||
+        options.float_format != FloatFormat::kFp32) {
+      cost.error = name() + ": the table holds batch-1 fp32 measurements only";
+      return cost;
+    }
+    if (!spec.IsUncompressed()) {
+      cost.error = name() + ": the table holds uncompressed networks only";
+      return cost;
+    }
     const auto it = rows_.find(spec.key);
     if (it == rows_.end()) {
       cost.error = name() + ": architecture not in the measurement table";
