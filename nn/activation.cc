@@ -46,6 +46,12 @@ class Clamp : public Module {
     return grad_output;
   }
 
+  bool AppendToEpilogue(ChannelEpilogue& epilogue) const override {
+    epilogue.lower = std::max(epilogue.lower, 0.0f);
+    epilogue.upper = std::min(epilogue.upper, upper_);
+    return true;
+  }
+
   std::string Describe() const override { return name_; }
 
  private:

@@ -3,6 +3,8 @@
 #include <tbb/parallel_for.h>
 
 #include <cmath>
+#include <tuple>
+#include <utility>
 
 #include "core/errors.h"
 #include "nn/layer.h"
@@ -58,9 +60,7 @@ class BatchNorm : public Module {
         running_var_.value[c] =
             (1 - momentum_) * running_var_.value[c] + momentum_ * static_cast<float>(unbiased);
       }
-      const float inv_std = 1.0f / std::sqrt(var + epsilon_);
-      const float a = scale_.value[c] * inv_std;
-      const float b = shift_.value[c] - mean * a;
+      const auto [a, b] = Affine(c, mean, var);
       for (int i = 0; i < n; ++i) Plane(output, i, c) = Plane(input, i, c) * a + b;
     });
     if (mode == Mode::kTrain) input_ = std::move(input);
@@ -103,9 +103,29 @@ class BatchNorm : public Module {
     out.push_back({prefix + "running_var", &running_var_});
   }
 
+  bool AppendToEpilogue(ChannelEpilogue& epilogue) const override {
+    if (epilogue.Clamps()) return false;  // an affine map after a clamp is none of its own
+    Eigen::ArrayXf a(channels_), b(channels_);
+    for (int c = 0; c < channels_; ++c) {
+      std::tie(a[c], b[c]) = Affine(c, running_mean_.value[c], running_var_.value[c]);
+    }
+    // (x * s + t) * a + b = x * (s * a) + (t * a + b)
+    if (epilogue.shift.size()) b += epilogue.shift * a;
+    if (epilogue.scale.size()) a *= epilogue.scale;
+    epilogue.scale = std::move(a);
+    epilogue.shift = std::move(b);
+    return true;
+  }
+
   std::string Describe() const override { return "batchnorm " + std::to_string(channels_); }
 
  private:
+  // y = x * a + b normalises channel c with this mean and variance.
+  std::pair<float, float> Affine(int c, float mean, float var) const {
+    const float a = scale_.value[c] * (1.0f / std::sqrt(var + epsilon_));
+    return {a, shift_.value[c] - mean * a};
+  }
+
   static Eigen::Map<Eigen::ArrayXf> Plane(Tensor& t, int i, int c) {
     const int pixels = t.shape.h * t.shape.w;
     return {t.Item(i) + static_cast<int64_t>(c) * pixels, pixels};

@@ -1,5 +1,6 @@
-// conv2d by im2col + GEMM, per chunk of images and group. A training forward keeps its columns
-// for the backward pass, which needs them for the weight gradient.
+// conv2d, per chunk of images and group: im2col + GEMM, or a direct convolution for groups
+// with many output channels in evaluation. A training forward keeps its columns for the
+// backward pass, which needs them for the weight gradient.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "nn/batch_chunks.h"
+#include "nn/conv_kernels.h"
 #include "nn/layer.h"
 #include "nn/weight_compression.h"
 
@@ -16,62 +18,6 @@ namespace hwnas {
 namespace {
 
 constexpr int kImagesPerChunk = 8;
-
-struct Geometry {
-  int channels, height, width, kernel, stride, padding, out_height, out_width;
-
-  int PaddedWidth() const { return width + 2 * padding; }
-  int PaddedSize() const { return (height + 2 * padding) * PaddedWidth(); }
-};
-
-// Copies a plane into the interior of a zeroed (height + 2p) x (width + 2p) buffer.
-void PadPlane(const float* plane, const Geometry& g, float* padded) {
-  for (int y = 0; y < g.height; ++y) {
-    std::copy(plane + y * g.width, plane + (y + 1) * g.width,
-              padded + (y + g.padding) * g.PaddedWidth() + g.padding);
-  }
-}
-
-// Columns of one image and group: row (c*k + i)*k + j holds input channel c shifted by kernel
-// tap (i, j). Rows are `row_stride` apart, so several images can sit side by side. Reading from
-// a zero-padded copy of each plane leaves the loops without bounds tests.
-void Im2Col(const float* input, const Geometry& g, int64_t row_stride, float* columns) {
-  std::vector<float> padded(g.PaddedSize(), 0.0f);
-  for (int c = 0; c < g.channels; ++c) {
-    PadPlane(input + static_cast<int64_t>(c) * g.height * g.width, g, padded.data());
-    for (int i = 0; i < g.kernel; ++i) {
-      for (int j = 0; j < g.kernel; ++j) {
-        float* out = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
-        for (int oy = 0; oy < g.out_height; ++oy, out += g.out_width) {
-          const float* in = padded.data() + (oy * g.stride + i) * g.PaddedWidth() + j;
-          for (int ox = 0; ox < g.out_width; ++ox) out[ox] = in[ox * g.stride];
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of Im2Col: adds each column entry back to the input pixel it came from.
-void Col2ImAdd(const float* columns, const Geometry& g, int64_t row_stride, float* input) {
-  std::vector<float> padded(g.PaddedSize());
-  for (int c = 0; c < g.channels; ++c) {
-    std::fill(padded.begin(), padded.end(), 0.0f);
-    for (int i = 0; i < g.kernel; ++i) {
-      for (int j = 0; j < g.kernel; ++j) {
-        const float* in = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
-        for (int oy = 0; oy < g.out_height; ++oy, in += g.out_width) {
-          float* out = padded.data() + (oy * g.stride + i) * g.PaddedWidth() + j;
-          for (int ox = 0; ox < g.out_width; ++ox) out[ox * g.stride] += in[ox];
-        }
-      }
-    }
-    float* plane = input + static_cast<int64_t>(c) * g.height * g.width;
-    for (int y = 0; y < g.height; ++y) {
-      const float* from = padded.data() + (y + g.padding) * g.PaddedWidth() + g.padding;
-      for (int x = 0; x < g.width; ++x) plane[y * g.width + x] += from[x];
-    }
-  }
-}
 
 class Conv2d : public Module {
  public:
@@ -88,45 +34,17 @@ class Conv2d : public Module {
     for (auto& b : bias_.value) b = static_cast<float>((2 * init.Uniform() - 1) * bound);
   }
 
-  // Each chunk of images shares one GEMM per group: columns of all its images side by side,
-  // which is several times faster than a GEMM per image on small feature maps.
-  Tensor Forward(Tensor input, Mode mode) override {
-    HWNAS_CHECK(input.shape.c == o_.cin);
-    const Geometry g = GeometryOf(input.shape);
-    const int pixels = g.out_height * g.out_width;
-    Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
-    const ConstRowMap weight = compression_.Effective(weight_, o_.cout, ColumnRows());
-    const bool training = mode == Mode::kTrain;
-    // Training keeps the columns for the backward pass (k*k times the input's memory).
-    if (training) column_cache_.resize(ChunkCount(input.shape.n, kImagesPerChunk) * o_.groups);
-    ForEachChunk(input.shape.n, kImagesPerChunk, [&](int k, int first, int end) {
-      const int64_t width = int64_t{end - first} * pixels;
-      RowMatrix scratch;
-      RowMatrix products(group_out_, width);
-      for (int group = 0; group < o_.groups; ++group) {
-        RowMatrix& columns = training ? column_cache_[k * o_.groups + group] : scratch;
-        columns.resize(ColumnRows(), width);
-        for (int n = first; n < end; ++n) {
-          Im2Col(GroupInput(input, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
-        }
-        products.noalias() = weight.middleRows(group * group_out_, group_out_) * columns;
-        for (int n = first; n < end; ++n) {
-          output.ItemMatrix(n).middleRows(group * group_out_, group_out_) =
-              products.middleCols(int64_t{n - first} * pixels, pixels);
-        }
-      }
-      if (o_.bias) {
-        const Eigen::Map<const Eigen::VectorXf> bias(bias_.value.data(), o_.cout);
-        for (int n = first; n < end; ++n) output.ItemMatrix(n).colwise() += bias;
-      }
-    });
-    if (mode == Mode::kTrain) input_ = std::move(input);
-    return output;
+  Tensor Forward(Tensor input, Mode mode) override { return Run(std::move(input), mode, {}); }
+
+  bool TakesEpilogue() const override { return true; }
+
+  Tensor ForwardWithEpilogue(Tensor input, const ChannelEpilogue& epilogue) override {
+    return Run(std::move(input), Mode::kEval, epilogue);
   }
 
   Tensor Backward(Tensor grad_output) override {
     HWNAS_CHECK(input_.shape.n == grad_output.shape.n);
-    const Geometry g = GeometryOf(input_.shape);
+    const ConvGeometry g = GeometryOf(input_.shape);
     const int pixels = g.out_height * g.out_width;
     const int images = input_.shape.n;
     Tensor grad_input;
@@ -183,9 +101,63 @@ class Conv2d : public Module {
   }
 
  private:
+  // The forward pass, the output through `epilogue` (after the bias). Evaluation takes the
+  // direct convolution when a group has a SIMD register's width of output channels or more.
+  // Otherwise each chunk of images shares one GEMM per group: columns of all its images side by
+  // side, which is several times faster than a GEMM per image on small feature maps.
+  Tensor Run(Tensor input, Mode mode, ChannelEpilogue epilogue) {
+    HWNAS_CHECK(input.shape.c == o_.cin);
+    for (const auto* per_channel : {&epilogue.scale, &epilogue.shift}) {
+      HWNAS_CHECK(per_channel->size() == 0 || per_channel->size() == o_.cout);
+    }
+    if (o_.bias) epilogue.AddBefore(bias_.value);
+    const ConvGeometry g = GeometryOf(input.shape);
+    const int pixels = g.out_height * g.out_width;
+    Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
+    const ConstRowMap weight = compression_.Effective(weight_, o_.cout, ColumnRows());
+    const bool training = mode == Mode::kTrain;
+    if (!training && group_out_ >= DirectConv::VectorWidth()) {
+      std::vector<DirectConv> groups;
+      for (int group = 0; group < o_.groups; ++group) {
+        groups.emplace_back(g, weight.row(group * group_out_).data(), group_out_);
+      }
+      ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
+        for (int n = first; n < end; ++n) {
+          for (int group = 0; group < o_.groups; ++group) {
+            groups[group].Run(GroupInput(input, n, group), epilogue, group * group_out_,
+                              output.Item(n) + int64_t{group} * group_out_ * pixels);
+          }
+        }
+      });
+      return output;
+    }
+    // Training keeps the columns for the backward pass (k*k times the input's memory).
+    if (training) column_cache_.resize(ChunkCount(input.shape.n, kImagesPerChunk) * o_.groups);
+    ForEachChunk(input.shape.n, kImagesPerChunk, [&](int k, int first, int end) {
+      const int64_t width = int64_t{end - first} * pixels;
+      RowMatrix scratch;
+      RowMatrix products(group_out_, width);
+      for (int group = 0; group < o_.groups; ++group) {
+        RowMatrix& columns = training ? column_cache_[k * o_.groups + group] : scratch;
+        columns.resize(ColumnRows(), width);
+        for (int n = first; n < end; ++n) {
+          Im2Col(GroupInput(input, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
+        }
+        products.noalias() = weight.middleRows(group * group_out_, group_out_) * columns;
+        for (int n = first; n < end; ++n) {
+          output.ItemMatrix(n).middleRows(group * group_out_, group_out_) =
+              products.middleCols(int64_t{n - first} * pixels, pixels);
+        }
+      }
+      for (int n = first; n < end; ++n) epilogue.Apply(output.Item(n), 0, o_.cout, pixels);
+    });
+    if (training) input_ = std::move(input);
+    return output;
+  }
+
   int ColumnRows() const { return group_in_ * o_.kernel * o_.kernel; }
 
-  Geometry GeometryOf(const Shape& s) const {
+  ConvGeometry GeometryOf(const Shape& s) const {
     const int out_h = (s.h + 2 * o_.padding - o_.kernel) / o_.stride + 1;
     const int out_w = (s.w + 2 * o_.padding - o_.kernel) / o_.stride + 1;
     HWNAS_CHECK(out_h > 0 && out_w > 0);

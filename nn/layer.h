@@ -10,6 +10,7 @@
 // with 1 or 16 threads.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,24 @@ struct NamedParameter {
 
 enum class Mode { kTrain, kEval };
 
+// y = min(max(x * scale[c] + shift[c], lower), upper) per channel c: what an evaluation-mode
+// batch norm and a following ReLU or ReLU6 reduce to. Empty scale or shift: 1 or 0.
+struct ChannelEpilogue {
+  Eigen::ArrayXf scale, shift;
+  float lower = -std::numeric_limits<float>::infinity();
+  float upper = std::numeric_limits<float>::infinity();
+
+  float Scale(int c) const { return scale.size() ? scale[c] : 1.0f; }
+  float Shift(int c) const { return shift.size() ? shift[c] : 0.0f; }
+  bool Clamps() const { return lower != -std::numeric_limits<float>::infinity() ||
+                               upper != std::numeric_limits<float>::infinity(); }
+  bool IsIdentity() const { return scale.size() == 0 && shift.size() == 0 && !Clamps(); }
+  // Adds `bias` to x before this epilogue's map.
+  void AddBefore(const Eigen::ArrayXf& bias);
+  // Applies it to `channels` planes of `pixels` values, the first being channel `first`.
+  void Apply(float* planes, int first, int channels, int pixels) const;
+};
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -50,6 +69,16 @@ class Module {
   virtual void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out);
   // One line, e.g. "conv 16->32 k3 s2 p1".
   virtual std::string Describe() const = 0;
+
+  // Evaluation-mode fusion (Sequential uses it): a layer that writes its output channel by
+  // channel can take the per-channel maps after it (batch norm, ReLU) as an epilogue and save
+  // their passes over memory.
+  virtual bool TakesEpilogue() const { return false; }
+  // Forward(input, Mode::kEval) followed by `epilogue`.
+  virtual Tensor ForwardWithEpilogue(Tensor input, const ChannelEpilogue& epilogue);
+  // If this layer's evaluation-mode effect can follow `epilogue` within one, makes it do so and
+  // returns true.
+  virtual bool AppendToEpilogue(ChannelEpilogue& /*epilogue*/) const { return false; }
 
   // A network's first layer: nothing uses its input gradient, so Backward may skip it and
   // return an empty tensor.

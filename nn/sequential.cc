@@ -12,7 +12,16 @@ void Sequential::Add(std::unique_ptr<Module> layer) {
 
 Tensor Sequential::Forward(Tensor input, Mode mode) {
   if (!layers_.empty()) layers_.front()->set_input_gradient(input_gradient_);
-  for (auto& layer : layers_) input = layer->Forward(std::move(input), mode);
+  for (size_t i = 0; i < layers_.size();) {
+    Module& layer = *layers_[i++];
+    ChannelEpilogue epilogue;
+    const size_t first_folded = i;
+    if (mode == Mode::kEval && layer.TakesEpilogue()) {
+      while (i < layers_.size() && layers_[i]->AppendToEpilogue(epilogue)) ++i;
+    }
+    input = i > first_folded ? layer.ForwardWithEpilogue(std::move(input), epilogue)
+                             : layer.Forward(std::move(input), mode);
+  }
   return input;
 }
 

@@ -1,0 +1,205 @@
+// The direct convolution against a naive one over many shapes, and the conv layer's paths and
+// evaluation-mode fusion (batch norm, ReLU into the conv) against running the layers one by one.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "nn/conv_kernels.h"
+#include "nn/layer.h"
+#include "nn/sequential.h"
+
+namespace hwnas {
+namespace {
+
+std::vector<float> Random(int64_t size, Rng& rng) {
+  std::vector<float> values(size);
+  for (auto& v : values) v = static_cast<float>(2 * rng.Uniform() - 1);
+  return values;
+}
+
+Eigen::ArrayXf RandomArray(int size, Rng& rng, float low, float high) {
+  Eigen::ArrayXf values(size);
+  for (auto& v : values) v = static_cast<float>(low + (high - low) * rng.Uniform());
+  return values;
+}
+
+struct Case {
+  int channels, height, width, kernel, stride, padding, out_channels;
+
+  ConvGeometry Geometry() const {
+    return {channels, height, width, kernel, stride, padding, (height + 2 * padding - kernel) / stride + 1,
+            (width + 2 * padding - kernel) / stride + 1};
+  }
+  std::string Name() const {
+    return std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) + " k" +
+           std::to_string(kernel) + " s" + std::to_string(stride) + " p" + std::to_string(padding) + " -> " +
+           std::to_string(out_channels);
+  }
+};
+
+// Output channel o of `c` with the epilogue's channel first + o, in double, with bounds tests
+// instead of padding; also the sum of |terms|, the scale of the rounding error.
+void NaiveConv(const Case& c, const std::vector<float>& input, const std::vector<float>& weights,
+               const ChannelEpilogue& e, int first, std::vector<double>& out, std::vector<double>& magnitude) {
+  const ConvGeometry g = c.Geometry();
+  out.assign(int64_t{c.out_channels} * g.OutPixels(), 0);
+  magnitude.assign(out.size(), 0);
+  for (int o = 0; o < c.out_channels; ++o) {
+    for (int oy = 0; oy < g.out_height; ++oy) {
+      for (int ox = 0; ox < g.out_width; ++ox) {
+        double sum = 0, size = 0;
+        for (int ch = 0; ch < c.channels; ++ch) {
+          for (int i = 0; i < c.kernel; ++i) {
+            for (int j = 0; j < c.kernel; ++j) {
+              const int y = oy * c.stride + i - c.padding, x = ox * c.stride + j - c.padding;
+              if (y < 0 || y >= c.height || x < 0 || x >= c.width) continue;
+              const double term = double{weights[((int64_t{o} * c.channels + ch) * c.kernel + i) * c.kernel + j]} *
+                                  input[(int64_t{ch} * c.height + y) * c.width + x];
+              sum += term;
+              size += std::abs(term);
+            }
+          }
+        }
+        const int64_t at = int64_t{o} * g.OutPixels() + oy * g.out_width + ox;
+        out[at] = std::min<double>(std::max<double>(sum * e.Scale(first + o) + e.Shift(first + o), e.lower), e.upper);
+        magnitude[at] = size * std::abs(e.Scale(first + o)) + std::abs(e.Shift(first + o));
+      }
+    }
+  }
+}
+
+void ExpectDirectMatchesNaive(const Case& c, const ChannelEpilogue& e, int first, uint64_t seed) {
+  Rng rng(seed);
+  const ConvGeometry g = c.Geometry();
+  const std::vector<float> input = Random(int64_t{c.channels} * c.height * c.width, rng);
+  const std::vector<float> weights = Random(int64_t{c.out_channels} * g.Taps(), rng);
+  std::vector<double> expected, magnitude;
+  NaiveConv(c, input, weights, e, first, expected, magnitude);
+  // Canaries around the output catch writes past its planes.
+  std::vector<float> output(expected.size() + 2, 12345.0f);
+  DirectConv(g, weights.data(), c.out_channels).Run(input.data(), e, first, output.data() + 1);
+  EXPECT_EQ(output.front(), 12345.0f) << c.Name();
+  EXPECT_EQ(output.back(), 12345.0f) << c.Name();
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_NEAR(output[i + 1], expected[i], 1e-6 * (1 + magnitude[i])) << c.Name() << " at " << i;
+  }
+}
+
+TEST(DirectConv, MatchesNaiveConvolution) {
+  const std::vector<Case> cases = {
+      {1, 28, 28, 3, 1, 1, 16},  {16, 28, 28, 3, 2, 1, 32}, {32, 14, 14, 3, 2, 1, 64},  // reference net
+      {3, 7, 5, 3, 1, 0, 9},     {2, 9, 11, 5, 2, 2, 17},   {5, 6, 6, 1, 1, 0, 8},
+      {4, 5, 5, 2, 3, 1, 24},    {3, 1, 1, 1, 1, 0, 40},    {2, 4, 13, 3, 2, 1, 7},
+      {1, 3, 3, 3, 1, 2, 33},    {6, 8, 8, 7, 1, 3, 15},    {2, 10, 3, 3, 3, 0, 1},
+  };
+  for (const Case& c : cases) ExpectDirectMatchesNaive(c, {}, 0, 1);
+}
+
+TEST(DirectConv, RandomShapes) {
+  Rng rng(7);
+  auto pick = [&](int low, int high) { return low + static_cast<int>(rng.Uniform() * (high - low + 1)); };
+  for (int k = 0; k < 60; ++k) {
+    Case c{pick(1, 6), pick(1, 17), pick(1, 17), pick(1, 5), pick(1, 3), 0, pick(1, 40)};
+    c.padding = pick(0, c.kernel - 1);
+    if (c.height + 2 * c.padding < c.kernel || c.width + 2 * c.padding < c.kernel) continue;
+    ExpectDirectMatchesNaive(c, {}, 0, 100 + k);
+  }
+}
+
+TEST(DirectConv, AppliesTheEpilogueOfItsChannels) {
+  Rng rng(3);
+  const Case c{3, 9, 9, 3, 2, 1, 20};
+  const int first = 4;  // this group's channels start at epilogue channel 4
+  ChannelEpilogue affine;
+  affine.scale = RandomArray(first + c.out_channels, rng, -2, 2);
+  affine.shift = RandomArray(first + c.out_channels, rng, -1, 1);
+  ExpectDirectMatchesNaive(c, affine, first, 4);
+  ChannelEpilogue relu6 = affine;
+  relu6.lower = 0;
+  relu6.upper = 0.5f;
+  ExpectDirectMatchesNaive(c, relu6, first, 5);
+  ChannelEpilogue shift_only;
+  shift_only.shift = affine.shift;
+  shift_only.lower = -0.2f;
+  ExpectDirectMatchesNaive(c, shift_only, first, 6);
+}
+
+Tensor RandomTensor(Shape shape, uint64_t seed) {
+  Rng rng(seed);
+  Tensor t(shape);
+  for (auto& v : t.values) v = static_cast<float>(2 * rng.Uniform() - 1);
+  return t;
+}
+
+void ExpectNear(const Tensor& actual, const Tensor& expected, float tolerance, const std::string& what) {
+  ASSERT_EQ(actual.shape, expected.shape) << what;
+  for (int64_t i = 0; i < actual.values.size(); ++i) {
+    ASSERT_NEAR(actual.values[i], expected.values[i], tolerance * (1 + std::abs(expected.values[i])))
+        << what << " at " << i;
+  }
+}
+
+// Evaluation takes the direct kernel when a group has at least a register's width of output
+// channels, training the GEMM; both compute the same convolution.
+TEST(Conv2d, EvaluationAndTrainingForwardsAgree) {
+  const int wide = DirectConv::VectorWidth();
+  const std::vector<ConvOptions> layers = {
+      {.cin = 1, .cout = 2 * wide, .kernel = 3, .stride = 1, .padding = 1},
+      {.cin = 6, .cout = 4 * wide + 2, .kernel = 3, .stride = 2, .padding = 1, .groups = 2, .bias = true},
+      {.cin = 5, .cout = wide, .kernel = 1, .stride = 1, .padding = 0, .bias = true},
+      {.cin = 4, .cout = 4, .kernel = 3, .stride = 1, .padding = 1, .groups = 4},  // depthwise: GEMM
+  };
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Rng init(i);
+    auto conv = MakeConv2d(layers[i], init);
+    const Tensor input = RandomTensor({11, layers[i].cin, 9, 7}, 20 + i);
+    ExpectNear(conv->Forward(input, Mode::kEval), conv->Forward(input, Mode::kTrain), 1e-5f,
+               conv->Describe());
+  }
+}
+
+// Sets a batch norm's running statistics and affine parameters to random values.
+void Randomise(Module& layer, Rng& rng) {
+  std::vector<NamedParameter> parameters;
+  layer.CollectParameters("", parameters);
+  for (auto& p : parameters) {
+    const bool variance = p.name == "running_var";
+    for (auto& v : p.parameter->value) v = static_cast<float>(variance ? 0.5 + rng.Uniform() : 2 * rng.Uniform() - 1);
+  }
+}
+
+TEST(Conv2d, EvaluationFusesBatchNormAndClampsLikeTheLayersOneByOne) {
+  const int wide = DirectConv::VectorWidth();
+  Rng init(9);
+  Sequential net;
+  net.Add(MakeConv2d({.cin = 3, .cout = 2 * wide, .kernel = 3, .stride = 1, .padding = 1, .bias = true}, init));
+  net.Add(MakeBatchNorm(2 * wide));
+  net.Add(MakeBatchNorm(2 * wide));  // affine after affine folds too
+  net.Add(MakeRelu6());
+  net.Add(MakeBatchNorm(2 * wide));  // after a clamp: runs on its own
+  net.Add(MakeRelu());
+  net.Add(MakeConv2d({.cin = 2 * wide, .cout = 2 * wide, .kernel = 3, .stride = 2, .padding = 1, .groups = 2 * wide}, init));
+  net.Add(MakeBatchNorm(2 * wide));  // into the GEMM path of the depthwise conv
+  net.Add(MakeRelu());
+  net.Add(MakeConv2d({.cin = 2 * wide, .cout = wide, .kernel = 1}, init));
+  net.Add(MakeRelu());
+  Rng rng(10);
+  for (size_t i = 0; i < net.size(); ++i) Randomise(net.at(i), rng);
+  const Tensor input = RandomTensor({5, 3, 8, 8}, 11);
+  Tensor expected = input;
+  for (size_t i = 0; i < net.size(); ++i) expected = net.at(i).Forward(std::move(expected), Mode::kEval);
+  ExpectNear(net.Forward(input, Mode::kEval), expected, 1e-5f, "fused network");
+  // The fused forward of one layer is its forward followed by the epilogue.
+  ChannelEpilogue epilogue;
+  epilogue.scale = RandomArray(2 * wide, rng, -2, 2);
+  epilogue.lower = -0.1f;
+  Module& conv = net.at(0);
+  ExpectNear(conv.ForwardWithEpilogue(input, epilogue), conv.Module::ForwardWithEpilogue(input, epilogue), 1e-5f,
+             "conv with an epilogue");
+}
+
+}  // namespace
+}  // namespace hwnas
