@@ -1,0 +1,110 @@
+// The host's int8 path (oneDNN) against the fp32 nn engine on the same weights and input, and
+// the layers the host refuses.
+#include <gtest/gtest.h>
+
+#include "core/errors.h"
+#include "hwmodels/host/host_network.h"
+#include "test_util.h"
+
+namespace hwnas {
+namespace {
+
+LayerPolicy Int8() {
+  LayerPolicy p;
+  p.w_bits = p.a_bits = 8;
+  return p;
+}
+
+// conv [+ bn] [+ relu] on a c x size x size input, every weight layer with `policy`.
+NetworkSpec ConvSpec(int cin, int cout, int k, int stride, int groups, int size, bool relu,
+                     LayerPolicy policy) {
+  NetworkSpec spec;
+  spec.in_channels = cin;
+  spec.in_size = size;
+  Layer conv{LayerOp::kConv, cin, cout, k, stride, groups, k / 2, size, policy};
+  spec.layers.push_back(conv);
+  const int out = conv.HOut();
+  spec.layers.push_back({LayerOp::kBatchNorm, cout, cout, 1, 1, 1, 0, out, {}});
+  if (relu) spec.layers.push_back({LayerOp::kRelu, cout, cout, 1, 1, 1, 0, out, {}});
+  return spec;
+}
+
+// The largest difference from the fp32 output, as a share of the fp32 output's range.
+double RelativeError(const NetworkSpec& fp32, const NetworkSpec& int8, int batch) {
+  HostNetwork reference(fp32, batch, 7), quantized(int8, batch, 7);
+  const Tensor want = reference.Forward();
+  const Tensor got = quantized.Forward();
+  EXPECT_EQ(want.shape, got.shape);
+  const double range = want.values.abs().maxCoeff();
+  EXPECT_GT(range, 0.0);
+  return (want.values - got.values).abs().maxCoeff() / range;
+}
+
+struct ConvCase {
+  int cin, cout, k, stride, groups, size;
+  bool relu;
+};
+
+class HostInt8Conv : public ::testing::TestWithParam<ConvCase> {};
+
+// Per-channel 8-bit weights and 8-bit activations: a few steps of 1/127 of the range at most.
+TEST_P(HostInt8Conv, MatchesFloatReferenceWithinQuantisationError) {
+  const ConvCase c = GetParam();
+  const double error =
+      RelativeError(ConvSpec(c.cin, c.cout, c.k, c.stride, c.groups, c.size, c.relu, {}),
+                    ConvSpec(c.cin, c.cout, c.k, c.stride, c.groups, c.size, c.relu, Int8()), 2);
+  EXPECT_LT(error, 0.04);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, HostInt8Conv,
+                         ::testing::Values(ConvCase{16, 32, 3, 1, 1, 14, true},   // dense 3x3
+                                           ConvCase{32, 64, 1, 1, 1, 14, false},  // 1x1, signed out
+                                           ConvCase{24, 24, 3, 2, 24, 15, true},  // depthwise s2
+                                           ConvCase{32, 32, 5, 1, 32, 7, true},   // depthwise 5x5
+                                           ConvCase{16, 32, 3, 1, 4, 8, true},    // grouped
+                                           ConvCase{3, 16, 7, 2, 1, 32, true}));  // stem
+
+TEST(HostInt8, MixedNetworkWithResidualAndLinearMatchesFloat) {
+  // int8 stem, fp32 block body with an int8 projection, residual add, gap, int8 linear.
+  auto spec = [](bool quantized) {
+    const LayerPolicy q = quantized ? Int8() : LayerPolicy{};
+    NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, q);
+    const int first = static_cast<int>(s.layers.size());
+    for (const auto& l : ConvSpec(16, 16, 3, 1, 16, 12, true, {}).layers) s.layers.push_back(l);
+    for (const auto& l : ConvSpec(16, 16, 1, 1, 1, 12, false, q).layers) s.layers.push_back(l);
+    Layer add{LayerOp::kAdd, 16, 16, 1, 1, 1, 0, 12, {}};
+    add.residual_from = first;
+    s.layers.push_back(add);
+    s.layers.push_back({LayerOp::kGlobalAvgPool, 16, 16, 12, 1, 1, 0, 12, {}});
+    s.layers.push_back({LayerOp::kLinear, 16, 10, 1, 1, 1, 0, 1, q});
+    s.classes = 10;
+    return s;
+  };
+  EXPECT_LT(RelativeError(spec(false), spec(true), 3), 0.05);
+  // The conversions are steps of their own: quantize before the stem, dequantize after it...
+  HostNetwork network(spec(true), 1, 0);
+  std::vector<std::string> kinds;
+  for (const auto& step : network.steps()) kinds.push_back(step.kind);
+  const std::vector<std::string> want = {"quantize", "conv",     "dequantize", "conv",
+                                         "quantize", "conv",     "dequantize", "add",
+                                         "gap",      "quantize", "linear",     "dequantize"};
+  EXPECT_EQ(kinds, want);
+}
+
+TEST(HostInt8, RefusesWhatHasNoKernelHereNamingTheLayer) {
+  Layer conv{LayerOp::kConv, 8, 8, 3, 1, 1, 1, 8, {}};
+  conv.policy.float_format = FloatFormat::kBf16;
+  EXPECT_TRUE(test::ThrowsWith<UnsupportedError>([&] { HostLayerPrecision(conv, 4); },
+                                                 {"layer 4", "conv 8->8", "bf16", "AVX-512"}));
+  conv.policy = {};
+  conv.policy.w_bits = conv.policy.a_bits = 4;
+  EXPECT_TRUE(test::ThrowsWith<UnsupportedError>([&] { HostLayerPrecision(conv, 2); },
+                                                 {"layer 2", "w4a4"}));
+  conv.policy = Int8();
+  conv.policy.sparsity = 0.5;
+  conv.policy.pattern = SparsityPattern::kUnstructured;
+  EXPECT_TRUE(test::ThrowsWith<UnsupportedError>([&] { HostLayerPrecision(conv, 0); }, {"sparse"}));
+}
+
+}  // namespace
+}  // namespace hwnas

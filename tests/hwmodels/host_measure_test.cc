@@ -1,0 +1,136 @@
+// Measurement rows timed on the host: provenance, timing fields, layer rows; and the CLI that
+// writes them.
+#include "hwmodels/host/host_measure.h"
+
+#include <gtest/gtest.h>
+
+#include "hwmodels/host/random_nets.h"
+#include "hwmodels/net_file.h"
+#include "test_util.h"
+
+namespace hwnas {
+namespace {
+
+NetworkSpec SmallNet(const std::string& dtype, const test::TempDir& dir) {
+  const std::string path = dir.File("net.jsonl");
+  test::WriteFile(
+      path,
+      R"({"net": "n0", "input": [3, 16, 16], "classes": 10, "layers": [)"
+      R"({"op": "conv", "cin": 3, "cout": 8, "k": 3, "stride": 2, "groups": 1, "act": "relu", "dtype": ")" +
+          dtype +
+          R"("},)"
+          R"({"op": "block", "residual": true, "layers": [)"
+          R"({"op": "conv", "cin": 8, "cout": 8, "k": 3, "stride": 1, "groups": 8, "act": "relu"},)"
+          R"({"op": "conv", "cin": 8, "cout": 8, "k": 1, "stride": 1, "groups": 1, "act": "none", "dtype": "int8"}]},)"
+          R"({"op": "gap"}, {"op": "linear", "cin": 8, "cout": 10}]})"
+          "\n");
+  return LoadNetsFile(path)[0];
+}
+
+TEST(HostMeasure, TimeRepeatedKeepsMedianBetweenMinAndMax) {
+  int calls = 0, prepared = 0;
+  const Timing t = TimeRepeated(
+      {.warmups = 3, .reps = 9}, [&] { ++calls; }, [&] { ++prepared; });
+  EXPECT_EQ(calls, 12);
+  EXPECT_EQ(prepared, 12);
+  EXPECT_EQ(t.reps, 9);
+  EXPECT_EQ(t.warmups, 3);
+  EXPECT_LE(t.min_us, t.median_us);
+  EXPECT_LE(t.median_us, t.max_us);
+}
+
+TEST(HostMeasure, RowsCarryProvenanceAndTiming) {
+  test::TempDir dir;
+  const NetworkSpec spec = SmallNet("int8", dir);
+  HostMeasureOptions options;
+  options.layers = true;
+  options.batch = 2;
+  options.timing = {.warmups = 2, .reps = 5};
+  const auto rows = MeasureOnHost(spec, options);
+  ASSERT_EQ(rows.size(), 7u);  // the net; conv, conv, conv, add, gap, linear
+  EXPECT_EQ(rows[0].kind, "net");
+  EXPECT_EQ(rows[0].dtype, "mixed");
+  EXPECT_EQ(rows[0].layer, "");
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.kind + " " + row.layer);
+    EXPECT_EQ(row.net, "n0");
+    EXPECT_EQ(row.device, "host-cpu");
+    EXPECT_NE(row.source.find(" on "), std::string::npos) << row.source;
+    EXPECT_NE(row.source.find("1 thread"), std::string::npos) << row.source;
+    EXPECT_NE(row.tool.find("hwnas hw measure"), std::string::npos) << row.tool;
+    EXPECT_NE(row.tool.find("oneDNN"), std::string::npos) << row.tool;
+    EXPECT_EQ(row.measured_at.size(), 20u) << row.measured_at;  // 2026-11-25T10:04:59Z
+    EXPECT_EQ(row.reps, 5);
+    EXPECT_EQ(row.warmups, 2);
+    EXPECT_EQ(row.batch, 2);
+    EXPECT_GT(row.min_us, 0.0);
+    EXPECT_LE(row.min_us, row.median_us);
+    EXPECT_LE(row.median_us, row.max_us);
+  }
+}
+
+TEST(HostMeasure, LayerRowsNameTheirLayerAndPrecision) {
+  test::TempDir dir;
+  const NetworkSpec spec = SmallNet("fp32", dir);
+  HostMeasureOptions options;
+  options.layers = true;
+  options.timing = {.warmups = 0, .reps = 1};
+  const auto rows = MeasureOnHost(spec, options);
+  std::vector<std::string> got;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    got.push_back(rows[i].kind + "@" + rows[i].layer + ":" + rows[i].dtype +
+                  (rows[i].batch_norm ? "+bn" : "") + (rows[i].relu ? "+relu" : ""));
+  }
+  // Layers: conv 0, bn 1, relu 2 | dw conv 3, bn 4, relu 5, conv 6, bn 7, add 8 | gap 9, linear 10.
+  const std::vector<std::string> want = {"conv@0:fp32+bn+relu", "conv@3:fp32+bn+relu",
+                                         "conv@6:int8+bn",      "add@8:fp32",
+                                         "gap@9:fp32",          "linear@10:fp32"};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(rows[3].shape.kernel, 1);
+  EXPECT_EQ(rows[2].shape.groups, 8);
+  EXPECT_EQ(rows[2].shape.h_in, 8);
+}
+
+class HostMeasureCli : public test::CliFixture {};
+
+TEST_F(HostMeasureCli, WritesACsvThatLoadMeasurementsReadsBack) {
+  ASSERT_EQ(
+      Hwnas({"hw", "random-nets", "--count", "2", "--seed", "3", "--out", "nets.jsonl"}).exit_code,
+      0);
+  const auto r = Hwnas({"hw", "measure", "--nets", "nets.jsonl", "--layers", "--reps", "3",
+                        "--warmups", "1", "--out", "m.csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto nets = LoadNetsFile(dir_.File("nets.jsonl"));
+  const auto rows = LoadMeasurements(dir_.File("m.csv"));
+  size_t net_rows = 0;
+  for (const auto& row : rows) {
+    net_rows += row.IsNetwork();
+    EXPECT_EQ(row.device, "host-cpu");
+    EXPECT_FALSE(row.source.empty());
+    EXPECT_FALSE(row.tool.empty());
+    EXPECT_FALSE(row.measured_at.empty());
+    EXPECT_EQ(row.reps, 3);
+    EXPECT_EQ(row.warmups, 1);
+  }
+  EXPECT_EQ(net_rows, nets.size());
+  EXPECT_GT(rows.size(), 2 * nets.size());
+}
+
+TEST_F(HostMeasureCli, BadInputsAreOneLineErrors) {
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", "missing.jsonl", "--out", "m.csv"}),
+                     {"missing.jsonl", "cannot open"});
+  const std::string line =
+      R"({"net": "x", "input": [1, 8, 8], "classes": 2, "layers": [{"op": "conv", "cin": 1, "cout": 4, "k": 3, "stride": 1, "groups": 1, "act": "relu", "dtype": "int3"}]})";
+  test::WriteFile(dir_.File("bad.jsonl"), line + "\n");
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", "bad.jsonl", "--out", "m.csv"}),
+                     {"bad.jsonl", "unknown dtype 'int3'"});
+  std::string bf16 = line;
+  bf16.replace(bf16.find("int3"), 4, "bf16");
+  test::WriteFile(dir_.File("bf16.jsonl"), bf16 + "\n");
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", "bf16.jsonl", "--out", "m.csv"}),
+                     {"bf16.jsonl", "net x", "layer 0", "bf16", "AVX-512"});
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("m.csv")));
+}
+
+}  // namespace
+}  // namespace hwnas
