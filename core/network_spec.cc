@@ -86,6 +86,13 @@ int64_t Layer::Params() const {
   }
 }
 
+std::string SignatureField(std::string_view label, int value) {
+  std::string field = "_";
+  field += label;
+  field += std::to_string(value);
+  return field;
+}
+
 std::string LayerSignature(const Layer& layer, std::string_view type) {
   std::string name(type);
   if (name.empty()) {
@@ -101,10 +108,11 @@ std::string LayerSignature(const Layer& layer, std::string_view type) {
       case LayerOp::kRelu6: name = "ReLU6"; break;
     }
   }
-  auto field = [](std::string_view label, int value) {
-    return "_" + std::string(label) + std::to_string(value);
-  };
-  if (layer.op == LayerOp::kLinear) return name + field("Cin", layer.cin) + field("Cout", layer.cout);
+  // Every key of HW-NAS-Bench's grammar but FC's starts with the input shape.
+  const auto field = SignatureField;
+  if (layer.op == LayerOp::kLinear) {
+    return name + field("Cin", layer.cin) + field("Cout", layer.cout);
+  }
   name += field("H", layer.h_in) + field("W", layer.h_in) + field("Cin", layer.cin) +
           field("Cout", layer.cout);
   switch (layer.op) {
@@ -112,7 +120,8 @@ std::string LayerSignature(const Layer& layer, std::string_view type) {
       return name + field("kernel", layer.kernel) + field("stride", layer.stride) +
              field("group", layer.groups);
     case LayerOp::kAvgPool:
-    case LayerOp::kMaxPool: return name + field("kernel", layer.kernel) + field("stride", layer.stride);
+    case LayerOp::kMaxPool:
+      return name + field("kernel", layer.kernel) + field("stride", layer.stride);
     case LayerOp::kGlobalAvgPool: return name + field("kernel", layer.h_in) + field("stride", 1);
     default: return name;
   }

@@ -43,6 +43,8 @@ struct Layer {
 // "FC_Cin1504_Cout100", "BN_H32_W32_Cin16_Cout16". `type` replaces the op's name, e.g.
 // "ConvNorm" for a conv that stands for a conv+bn+relu group.
 std::string LayerSignature(const Layer& layer, std::string_view type = {});
+// One "_<label><value>" field of such a key: SignatureField("Cin", 16) == "_Cin16".
+std::string SignatureField(std::string_view label, int value);
 
 // A run of consecutive layers a look-up-table device costs as one entry, keyed by `signature`
 // (e.g. an FBNet block measured as a whole). A group may hold no layers: an identity block still

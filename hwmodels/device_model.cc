@@ -11,6 +11,7 @@ namespace {
 const KindRegistry<DeviceModel, DeviceInfo>& Registry() {
   static const KindRegistry<DeviceModel, DeviceInfo> registry = {
       {"table", MakeTableDeviceModel},
+      {"lut", MakeLutDeviceModel},
   };
   return registry;
 }

@@ -13,6 +13,7 @@ const KindRegistry<SearchSpace>& Registry() {
   static const KindRegistry<SearchSpace> registry = {
       {"nb201", MakeNb201Space},
       {"categorical", MakeCategoricalSpace},
+      {"fbnet", MakeFbnetSpace},
   };
   return registry;
 }

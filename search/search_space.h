@@ -4,6 +4,7 @@
 // Kinds (the space YAML's `kind:` key):
 //   nb201        the NAS-Bench-201 cell: 6 edges x 5 ops, canonical string = its arch string
 //   categorical  any list of knobs; canonical string "knob=choice;knob=choice;..."
+//   fbnet        HW-NAS-Bench's FBNet network: 22 layers x 9 blocks, CIFAR-100 or ImageNet
 #pragma once
 
 #include <memory>
@@ -72,5 +73,6 @@ std::unique_ptr<SearchSpace> MakeSearchSpace(const ConfigNode& config);
 
 std::unique_ptr<SearchSpace> MakeNb201Space(const ConfigNode& config);
 std::unique_ptr<SearchSpace> MakeCategoricalSpace(const ConfigNode& config);
+std::unique_ptr<SearchSpace> MakeFbnetSpace(const ConfigNode& config);
 
 }  // namespace hwnas

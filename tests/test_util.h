@@ -32,10 +32,18 @@ inline std::string SourcePath(std::string_view relative) {
   return (fs::path(HWNAS_SOURCE_DIR) / relative).string();
 }
 
-// The devices shipped in configs/devices/, sorted as the CLI and error messages list them.
+// The NAS-Bench-201 table devices shipped in configs/devices/ (the quickstart run's devices),
+// sorted as the CLI and error messages list them.
 inline const std::vector<std::string> kShippedDevices = {"edgegpu", "edgetpu", "eyeriss",
                                                          "fpga",    "pixel3",  "raspi4"};
 inline constexpr const char* kShippedDeviceList = "edgegpu, edgetpu, eyeriss, fpga, pixel3, raspi4";
+// The FBNet look-up-table devices shipped beside them.
+inline const std::vector<std::string> kShippedLutDevices = {
+    "edgegpu-fbnet", "eyeriss-fbnet", "fpga-fbnet", "pixel3-fbnet", "raspi4-fbnet"};
+// Every device YAML in configs/devices/ by name, as "unknown device" errors list them.
+inline constexpr const char* kDeviceConfigList =
+    "edgegpu, edgegpu-fbnet, edgetpu, eyeriss, eyeriss-fbnet, fpga, fpga-fbnet, pixel3, "
+    "pixel3-fbnet, raspi4, raspi4-fbnet";
 
 // Architecture 0 of NAS-Bench-201, row 0 of both data/*/nb201_*.csv tables.
 inline constexpr const char* kNb201Arch0 =

@@ -56,17 +56,21 @@ TEST_F(CliTest, UnknownCommandAndFlag) {
                      {"unknown argument '--database'", "--db"});
 }
 
-TEST_F(CliTest, DevicesListsAllSix) {
+TEST_F(CliTest, DevicesListsEveryShippedDevice) {
   const auto r = Hwnas({"devices", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = test::SplitLines(r.out);
-  ASSERT_EQ(lines.size(), 7u) << r.out;
+  ASSERT_EQ(lines.size(), 1 + kShippedDevices.size() + test::kShippedLutDevices.size()) << r.out;
   EXPECT_EQ(lines[0], "device,kind,provides,description");
-  for (size_t i = 0; i < kShippedDevices.size(); ++i) {
-    EXPECT_EQ(lines[i + 1].rfind(kShippedDevices[i] + ",table,", 0), 0u) << lines[i + 1];
+  // device -> its CSV line
+  std::map<std::string, std::string> rows;
+  for (size_t i = 1; i < lines.size(); ++i) rows[lines[i].substr(0, lines[i].find(','))] = lines[i];
+  for (const auto& d : kShippedDevices) EXPECT_EQ(rows[d].rfind(d + ",table,", 0), 0u) << rows[d];
+  for (const auto& d : test::kShippedLutDevices) {
+    EXPECT_EQ(rows[d].rfind(d + ",lut,", 0), 0u) << rows[d];
   }
-  EXPECT_NE(lines[1].find(",\"latency, energy\","), std::string::npos) << lines[1];
-  EXPECT_NE(lines[2].find(",latency,"), std::string::npos) << lines[2];  // edgetpu: no energy
+  EXPECT_NE(rows["edgegpu"].find(",\"latency, energy\","), std::string::npos) << rows["edgegpu"];
+  EXPECT_NE(rows["edgetpu"].find(",latency,"), std::string::npos) << rows["edgetpu"];
   const auto table = Hwnas({"devices"});
   for (const auto& d : kShippedDevices)
     EXPECT_NE(table.out.find("\n" + d + " "), std::string::npos) << d;
@@ -223,7 +227,7 @@ TEST_F(CliConfigErrorTest, UnknownDevice) {
   const std::string path =
       RunYaml{.devices = "[edgegpu, tpu9000]"}.WriteTo(dir_, "fixture_device.yaml");
   ExpectOneLineError(Search(path), {"fixture_device.yaml:6: devices[1]: unknown device 'tpu9000'",
-                                    std::string("valid: ") + test::kShippedDeviceList});
+                                    std::string("valid: ") + test::kDeviceConfigList});
 }
 
 TEST_F(CliConfigErrorTest, UnknownSamplerFlag) {
