@@ -1,6 +1,6 @@
-// conv2d, per chunk of images and group: im2col + GEMM, or a direct convolution for groups
-// with many output channels in evaluation. A training forward keeps its columns for the
-// backward pass, which needs them for the weight gradient.
+// conv2d, per chunk of images and group: direct convolutions (nn/conv_kernels.h) for groups
+// with at least a SIMD register's width of channels, else im2col + GEMM, whose training
+// forward keeps its columns for the weight gradient.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -25,6 +25,8 @@ class Conv2d : public Module {
       : o_(o),
         group_in_(o.cin / o.groups),
         group_out_(o.cout / o.groups),
+        direct_output_(group_out_ >= DirectVectorWidth()),
+        direct_input_(group_in_ >= DirectVectorWidth()),
         weight_({o.cout, o.cin / o.groups, o.kernel, o.kernel}),
         bias_({o.bias ? o.cout : 0}, true, false) {
     HWNAS_CHECK(o.cin > 0 && o.cout > 0 && o.kernel > 0 && o.stride > 0 && o.padding >= 0);
@@ -50,30 +52,52 @@ class Conv2d : public Module {
     Tensor grad_input;
     if (input_gradient_) {
       grad_input = Tensor(input_.shape);
-      grad_input.values.setZero();
+      // col2im adds into it; the direct input gradient writes every value.
+      if (!direct_input_) grad_input.values.setZero();
     }
     const ConstRowMap weight = compression_.LastEffective(weight_, o_.cout, ColumnRows());
+    std::vector<DirectInputGradient> input_grads;
+    for (int group = 0; input_gradient_ && direct_input_ && group < o_.groups; ++group) {
+      input_grads.emplace_back(g, weight.row(group * group_out_).data(), group_out_);
+    }
+    // The GEMMs take the output gradients of a chunk's images side by side.
+    const bool gemm = !direct_output_ || (input_gradient_ && !direct_input_);
     const int chunks = ChunkCount(images, kImagesPerChunk);
     std::vector<RowMatrix> weight_grads(chunks, RowMatrix(o_.cout, ColumnRows()));
     std::vector<Eigen::VectorXf> bias_grads(chunks, Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
     ForEachChunk(images, kImagesPerChunk, [&](int k, int first, int end) {
       const int64_t width = int64_t{end - first} * pixels;
-      RowMatrix grads(group_out_, width);
+      RowMatrix grads(gemm ? group_out_ : 0, width);
+      RowMatrix scratch;
       for (int group = 0; group < o_.groups; ++group) {
-        RowMatrix& columns = column_cache_[k * o_.groups + group];
+        auto group_grad = [&](int n) { return grad_output.Item(n) + int64_t{group} * group_out_ * pixels; };
         for (int n = first; n < end; ++n) {
-          const auto item = std::as_const(grad_output).ItemMatrix(n);
-          grads.middleCols(int64_t{n - first} * pixels, pixels) =
-              item.middleRows(group * group_out_, group_out_);
+          const ConstRowMap item(group_grad(n), group_out_, pixels);
+          if (gemm) grads.middleCols(int64_t{n - first} * pixels, pixels) = item;
+          if (o_.bias) bias_grads[k].segment(group * group_out_, group_out_) += item.rowwise().sum();
         }
-        if (o_.bias) bias_grads[k].segment(group * group_out_, group_out_) = grads.rowwise().sum();
-        weight_grads[k].middleRows(group * group_out_, group_out_).noalias() = grads * columns.transpose();
+        auto weight_grad = weight_grads[k].middleRows(group * group_out_, group_out_);
+        if (direct_output_) {
+          DirectWeightGradient sum(g, group_out_);
+          for (int n = first; n < end; ++n) sum.Add(GroupInput(input_, n, group), group_grad(n));
+          sum.Store(weight_grad.data());
+        } else {
+          weight_grad.noalias() = grads * column_cache_[k * o_.groups + group].transpose();
+        }
         if (!input_gradient_) continue;
-        // The columns are spent: reuse them for their gradient.
+        auto group_grad_input = [&](int n) {
+          return grad_input.Item(n) + int64_t{group} * group_in_ * g.height * g.width;
+        };
+        if (direct_input_) {
+          for (int n = first; n < end; ++n) input_grads[group].Run(group_grad(n), group_grad_input(n));
+          continue;
+        }
+        // Spent columns are reused for their gradient.
+        RowMatrix& columns = direct_output_ ? scratch : column_cache_[k * o_.groups + group];
+        columns.resize(ColumnRows(), width);
         columns.noalias() = weight.middleRows(group * group_out_, group_out_).transpose() * grads;
         for (int n = first; n < end; ++n) {
-          Col2ImAdd(columns.data() + int64_t{n - first} * pixels, g, width,
-                    grad_input.Item(n) + static_cast<int64_t>(group) * group_in_ * g.height * g.width);
+          Col2ImAdd(columns.data() + int64_t{n - first} * pixels, g, width, group_grad_input(n));
         }
       }
     });
@@ -101,10 +125,9 @@ class Conv2d : public Module {
   }
 
  private:
-  // The forward pass, the output through `epilogue` (after the bias). Evaluation takes the
-  // direct convolution when a group has a SIMD register's width of output channels or more.
-  // Otherwise each chunk of images shares one GEMM per group: columns of all its images side by
-  // side, which is several times faster than a GEMM per image on small feature maps.
+  // The forward pass, the output through `epilogue` (after the bias). The im2col path shares
+  // one GEMM per group among a chunk of images: columns of all its images side by side, which
+  // is several times faster than a GEMM per image on small feature maps.
   Tensor Run(Tensor input, Mode mode, ChannelEpilogue epilogue) {
     HWNAS_CHECK(input.shape.c == o_.cin);
     for (const auto* per_channel : {&epilogue.scale, &epilogue.shift}) {
@@ -116,15 +139,17 @@ class Conv2d : public Module {
     Tensor output({input.shape.n, o_.cout, g.out_height, g.out_width});
     const ConstRowMap weight = compression_.Effective(weight_, o_.cout, ColumnRows());
     const bool training = mode == Mode::kTrain;
-    if (!training && group_out_ >= DirectConv::VectorWidth()) {
+    if (training) input_ = std::move(input);
+    const Tensor& in = training ? input_ : input;
+    if (direct_output_) {
       std::vector<DirectConv> groups;
       for (int group = 0; group < o_.groups; ++group) {
         groups.emplace_back(g, weight.row(group * group_out_).data(), group_out_);
       }
-      ForEachChunk(input.shape.n, kImagesPerChunk, [&](int, int first, int end) {
+      ForEachChunk(in.shape.n, kImagesPerChunk, [&](int, int first, int end) {
         for (int n = first; n < end; ++n) {
           for (int group = 0; group < o_.groups; ++group) {
-            groups[group].Run(GroupInput(input, n, group), epilogue, group * group_out_,
+            groups[group].Run(GroupInput(in, n, group), epilogue, group * group_out_,
                               output.Item(n) + int64_t{group} * group_out_ * pixels);
           }
         }
@@ -132,8 +157,8 @@ class Conv2d : public Module {
       return output;
     }
     // Training keeps the columns for the backward pass (k*k times the input's memory).
-    if (training) column_cache_.resize(ChunkCount(input.shape.n, kImagesPerChunk) * o_.groups);
-    ForEachChunk(input.shape.n, kImagesPerChunk, [&](int k, int first, int end) {
+    if (training) column_cache_.resize(ChunkCount(in.shape.n, kImagesPerChunk) * o_.groups);
+    ForEachChunk(in.shape.n, kImagesPerChunk, [&](int k, int first, int end) {
       const int64_t width = int64_t{end - first} * pixels;
       RowMatrix scratch;
       RowMatrix products(group_out_, width);
@@ -141,7 +166,7 @@ class Conv2d : public Module {
         RowMatrix& columns = training ? column_cache_[k * o_.groups + group] : scratch;
         columns.resize(ColumnRows(), width);
         for (int n = first; n < end; ++n) {
-          Im2Col(GroupInput(input, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
+          Im2Col(GroupInput(in, n, group), g, width, columns.data() + int64_t{n - first} * pixels);
         }
         products.noalias() = weight.middleRows(group * group_out_, group_out_) * columns;
         for (int n = first; n < end; ++n) {
@@ -151,7 +176,6 @@ class Conv2d : public Module {
       }
       for (int n = first; n < end; ++n) epilogue.Apply(output.Item(n), 0, o_.cout, pixels);
     });
-    if (training) input_ = std::move(input);
     return output;
   }
 
@@ -170,11 +194,15 @@ class Conv2d : public Module {
 
   ConvOptions o_;
   int group_in_, group_out_;
+  // The direct kernels, for groups with at least a SIMD register's width of channels: for the
+  // forward pass and weight gradient (vectorised over output channels), and for the input
+  // gradient (over input channels).
+  bool direct_output_, direct_input_;
   Parameter weight_;
   Parameter bias_;
   WeightCompression compression_;
   Tensor input_;
-  std::vector<RowMatrix> column_cache_;  // per chunk and group, of the last training forward
+  std::vector<RowMatrix> column_cache_;  // im2col path: per chunk and group, of the last training forward
 };
 
 }  // namespace

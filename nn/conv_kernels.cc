@@ -21,25 +21,28 @@ constexpr int kLanes = Eigen::internal::unpacket_traits<Packet>::size;
 constexpr int kMaxVectors = 2;
 constexpr int kMaxPixels = 6;
 
-// Copies a plane into the interior of a zeroed (height + 2p) x (width + 2p) buffer.
-void PadPlane(const float* plane, const ConvGeometry& g, float* padded) {
-  for (int y = 0; y < g.height; ++y) {
-    std::copy(plane + y * g.width, plane + (y + 1) * g.width,
-              padded + (y + g.padding) * g.PaddedWidth() + g.padding);
+// Copies a height x width plane into a zeroed buffer of rows `padded_width` apart, from row
+// `top` and column `left`.
+void PadPlane(const float* plane, int height, int width, int top, int left, int padded_width, float* padded) {
+  for (int y = 0; y < height; ++y) {
+    std::copy(plane + y * width, plane + (y + 1) * width, padded + (y + top) * padded_width + left);
   }
 }
 
-// out[pixel][channel] for kPixels pixels x kVectors registers of channels: the sum over taps
-// of weights[tap][channel] * input[pixel_offset + tap_offset].
+// out[pixel][channel] (+)= for kPixels pixels x kVectors registers of channels, the sum over
+// taps of weights[tap][channel] * input[pixel_offset + tap_offset]. The weight gradient uses it
+// with the roles swapped: pixels as the taps summed over, taps as the pixels.
 template <int kVectors, int kPixels>
 void DirectBlock(const float* input, const int* taps, int tap_count, const int* pixel_offsets,
-                 const float* weights, float* out) {
+                 const float* weights, bool accumulate, float* out) {
   using namespace Eigen::internal;
   const float* at[kPixels];
   Packet acc[kPixels][kVectors];
   for (int p = 0; p < kPixels; ++p) {
     at[p] = input + pixel_offsets[p];
-    for (int v = 0; v < kVectors; ++v) acc[p][v] = pset1<Packet>(0.0f);
+    for (int v = 0; v < kVectors; ++v) {
+      acc[p][v] = accumulate ? ploadu<Packet>(out + (p * kVectors + v) * kLanes) : pset1<Packet>(0.0f);
+    }
   }
   for (int t = 0; t < tap_count; ++t, weights += kVectors * kLanes) {
     const int tap = taps[t];
@@ -55,7 +58,7 @@ void DirectBlock(const float* input, const int* taps, int tap_count, const int* 
   }
 }
 
-using BlockFn = void (*)(const float*, const int*, int, const int*, const float*, float*);
+using BlockFn = void (*)(const float*, const int*, int, const int*, const float*, bool, float*);
 
 template <int kVectors, size_t... kPixels>
 constexpr std::array<BlockFn, sizeof...(kPixels)> BlocksOf(std::index_sequence<kPixels...>) {
@@ -67,21 +70,46 @@ constexpr std::array<std::array<BlockFn, kMaxPixels>, kMaxVectors> kBlocks = {
     BlocksOf<1>(std::make_index_sequence<kMaxPixels>()),
     BlocksOf<2>(std::make_index_sequence<kMaxPixels>())};
 
-// Output channels in blocks of kMaxVectors registers, the last one narrower if that is enough.
-int VectorsOfBlock(int channels_left) {
-  return std::min(kMaxVectors, (channels_left + kLanes - 1) / kLanes);
+// Channels in blocks of kMaxVectors registers, the last one narrower if that is enough.
+std::vector<ChannelBlock> ChannelBlocks(int channels) {
+  std::vector<ChannelBlock> blocks;
+  for (int first = 0; first < channels;) {
+    const int width = std::min(kMaxVectors, (channels - first + kLanes - 1) / kLanes) * kLanes;
+    blocks.push_back({first, width, std::min(width, channels - first)});
+    first += width;
+  }
+  return blocks;
 }
 
-// Cuts `pixels` into blocks of kMaxPixels, turning some into kMaxPixels - 1 rather than
-// leaving a short last block.
-std::vector<int> PixelBlocks(int pixels) {
-  int shorter = (kMaxPixels - pixels % kMaxPixels) % kMaxPixels;
-  if (shorter * (kMaxPixels - 1) > pixels) shorter = 0;
-  const int rest = pixels - shorter * (kMaxPixels - 1);
+// Appends weight(c, t) for `taps` taps x the block's channels, tap by tap, zero beyond its
+// channels: the kernel's weights.
+template <typename Weight>
+void PackWeights(int taps, const ChannelBlock& block, Weight weight, AlignedFloats& packed) {
+  for (int t = 0; t < taps; ++t) {
+    for (int c = 0; c < block.width; ++c) packed.push_back(c < block.count ? weight(block.first + c, t) : 0.0f);
+  }
+}
+
+// Cuts `count` pixels (or taps) into blocks of kMaxPixels, turning some into kMaxPixels - 1
+// rather than leaving a short last block.
+std::vector<int> Blocks(int count) {
+  int shorter = (kMaxPixels - count % kMaxPixels) % kMaxPixels;
+  if (shorter * (kMaxPixels - 1) > count) shorter = 0;
+  const int rest = count - shorter * (kMaxPixels - 1);
   std::vector<int> blocks(rest / kMaxPixels, kMaxPixels);
   blocks.insert(blocks.end(), shorter, kMaxPixels - 1);
   if (rest % kMaxPixels) blocks.push_back(rest % kMaxPixels);
   return blocks;
+}
+
+// DirectBlock over all of `pixel_offsets`, cut into `blocks`; out is [pixel][width].
+void RunBlocks(const float* input, const int* taps, int tap_count, const int* pixel_offsets,
+               const std::vector<int>& blocks, const float* weights, int width, bool accumulate, float* out) {
+  for (const int count : blocks) {
+    kBlocks[width / kLanes - 1][count - 1](input, taps, tap_count, pixel_offsets, weights, accumulate, out);
+    pixel_offsets += count;
+    out += int64_t{count} * width;
+  }
 }
 
 // Writes `block` ([pixel][width] channels) into the output planes of its `channels`, the first
@@ -118,13 +146,35 @@ void StoreBlock(const float* block, int width, int channels, int pixels, const C
   }
 }
 
+// StoreBlock's inverse without an epilogue: `channels` planes of `pixels` values into `block`
+// ([pixel][width], zero beyond the channels).
+void LoadBlock(const float* planes, int channels, int pixels, int width, float* block) {
+  using namespace Eigen::internal;
+  const int whole = pixels - pixels % kLanes;
+  for (int c0 = 0; c0 < width; c0 += kLanes) {
+    const int count = std::clamp(channels - c0, 0, kLanes);
+    for (int p0 = 0; p0 < whole; p0 += kLanes) {
+      PacketBlock<Packet, kLanes> tile;
+      for (int i = 0; i < kLanes; ++i) {
+        tile.packet[i] = i < count ? ploadu<Packet>(planes + int64_t{c0 + i} * pixels + p0) : pset1<Packet>(0.0f);
+      }
+      ptranspose(tile);
+      for (int i = 0; i < kLanes; ++i) pstoreu(block + (p0 + i) * width + c0, tile.packet[i]);
+    }
+    for (int p = whole; p < pixels; ++p) {
+      for (int c = 0; c < kLanes; ++c) block[p * width + c0 + c] = c < count ? planes[int64_t{c0 + c} * pixels + p] : 0.0f;
+    }
+  }
+}
+
 }  // namespace
 
 void Im2Col(const float* input, const ConvGeometry& g, int64_t row_stride, float* columns) {
   // Reading from a zero-padded copy of each plane leaves the loops without bounds tests.
   std::vector<float> padded(g.PaddedSize(), 0.0f);
   for (int c = 0; c < g.channels; ++c) {
-    PadPlane(input + static_cast<int64_t>(c) * g.height * g.width, g, padded.data());
+    PadPlane(input + static_cast<int64_t>(c) * g.height * g.width, g.height, g.width, g.padding, g.padding,
+             g.PaddedWidth(), padded.data());
     for (int i = 0; i < g.kernel; ++i) {
       for (int j = 0; j < g.kernel; ++j) {
         float* out = columns + ((c * g.kernel + i) * g.kernel + j) * row_stride;
@@ -158,10 +208,10 @@ void Col2ImAdd(const float* columns, const ConvGeometry& g, int64_t row_stride, 
   }
 }
 
-int DirectConv::VectorWidth() { return kLanes; }
+int DirectVectorWidth() { return kLanes; }
 
-DirectConv::DirectConv(const ConvGeometry& g, const float* weights, int out_channels)
-    : g_(g), out_channels_(out_channels), pixel_blocks_(PixelBlocks(g.OutPixels())) {
+DirectLayout::DirectLayout(const ConvGeometry& g, int out_channels)
+    : g_(g), out_blocks_(ChannelBlocks(out_channels)) {
   HWNAS_CHECK(out_channels > 0 && g.PaddedSize() * g.channels < (int64_t{1} << 31));
   for (int c = 0; c < g.channels; ++c) {
     for (int i = 0; i < g.kernel; ++i) {
@@ -175,41 +225,135 @@ DirectConv::DirectConv(const ConvGeometry& g, const float* weights, int out_chan
       pixel_offsets_.push_back(oy * g.stride * g.PaddedWidth() + ox * g.stride);
     }
   }
+}
+
+void DirectLayout::Pad(const float* input, std::vector<float>& padded) const {
+  padded.assign(g_.channels * g_.PaddedSize(), 0.0f);
+  for (int c = 0; c < g_.channels; ++c) {
+    PadPlane(input + int64_t{c} * g_.height * g_.width, g_.height, g_.width, g_.padding, g_.padding,
+             g_.PaddedWidth(), padded.data() + c * g_.PaddedSize());
+  }
+}
+
+DirectConv::DirectConv(const ConvGeometry& g, const float* weights, int out_channels)
+    : DirectLayout(g, out_channels), pixel_blocks_(Blocks(g.OutPixels())) {
   const int taps = g.Taps();
-  for (int first = 0; first < out_channels; first += VectorsOfBlock(out_channels - first) * kLanes) {
-    const int width = VectorsOfBlock(out_channels - first) * kLanes;
-    for (int t = 0; t < taps; ++t) {
-      for (int c = first; c < first + width; ++c) {
-        packed_.push_back(c < out_channels ? weights[int64_t{c} * taps + t] : 0.0f);
-      }
-    }
+  for (const auto& block : out_blocks_) {
+    PackWeights(taps, block, [&](int c, int t) { return weights[int64_t{c} * taps + t]; }, packed_);
   }
 }
 
 void DirectConv::Run(const float* input, const ChannelEpilogue& epilogue, int first_channel,
                      float* output) const {
-  std::vector<float> padded(g_.channels * g_.PaddedSize(), 0.0f);
-  for (int c = 0; c < g_.channels; ++c) {
-    PadPlane(input + int64_t{c} * g_.height * g_.width, g_, padded.data() + c * g_.PaddedSize());
-  }
+  std::vector<float> padded;
+  Pad(input, padded);
   const int pixels = g_.OutPixels();
   const int taps = g_.Taps();
-  std::vector<float> block(int64_t{pixels} * kMaxVectors * kLanes);
+  std::vector<float> results(int64_t{pixels} * kMaxVectors * kLanes);
   const float* weights = packed_.data();
-  for (int first = 0; first < out_channels_;) {
-    const int vectors = VectorsOfBlock(out_channels_ - first);
-    const int width = vectors * kLanes;
-    int p = 0;
-    for (const int count : pixel_blocks_) {
-      kBlocks[vectors - 1][count - 1](padded.data(), tap_offsets_.data(), taps, pixel_offsets_.data() + p,
-                                      weights, block.data() + int64_t{p} * width);
-      p += count;
+  for (const auto& block : out_blocks_) {
+    RunBlocks(padded.data(), tap_offsets_.data(), taps, pixel_offsets_.data(), pixel_blocks_, weights, block.width,
+              false, results.data());
+    StoreBlock(results.data(), block.width, block.count, pixels, epilogue, first_channel + block.first,
+               output + int64_t{block.first} * pixels);
+    weights += int64_t{taps} * block.width;
+  }
+}
+
+DirectWeightGradient::DirectWeightGradient(const ConvGeometry& g, int out_channels)
+    : DirectLayout(g, out_channels), tap_blocks_(Blocks(g.Taps())) {
+  for (const auto& block : out_blocks_) sums_.resize(sums_.size() + int64_t{g.Taps()} * block.width);
+}
+
+void DirectWeightGradient::Add(const float* input, const float* grad_output) {
+  std::vector<float> padded;
+  Pad(input, padded);
+  const int pixels = g_.OutPixels();
+  AlignedFloats by_pixel(int64_t{pixels} * kMaxVectors * kLanes);
+  float* sums = sums_.data();
+  for (const auto& block : out_blocks_) {
+    // The kernel's weights: the output gradient pixel by pixel.
+    LoadBlock(grad_output + int64_t{block.first} * pixels, block.count, pixels, block.width, by_pixel.data());
+    RunBlocks(padded.data(), pixel_offsets_.data(), pixels, tap_offsets_.data(), tap_blocks_, by_pixel.data(),
+              block.width, true, sums);
+    sums += int64_t{g_.Taps()} * block.width;
+  }
+}
+
+void DirectWeightGradient::Store(float* weight_grad) const {
+  const float* sums = sums_.data();
+  for (const auto& block : out_blocks_) {
+    RowMap(weight_grad + int64_t{block.first} * g_.Taps(), block.count, g_.Taps()) =
+        ConstRowMap(sums, g_.Taps(), block.width).leftCols(block.count).transpose();
+    sums += int64_t{g_.Taps()} * block.width;
+  }
+}
+
+// Input row y sits at y + padding = stride * u + r in the padded input: phase r takes kernel
+// rows i = r + stride * m, from output-gradient row u - m. The output gradient is padded by
+// border_ = max m above and left, and to row u_max + border_ below and right.
+DirectInputGradient::DirectInputGradient(const ConvGeometry& g, const float* weights, int out_channels)
+    : g_(g), out_channels_(out_channels), border_((g.kernel - 1) / g.stride), in_blocks_(ChannelBlocks(g.channels)) {
+  const int s = g.stride, k = g.kernel;
+  padded_height_ = border_ + std::max(g.out_height, (g.height - 1 + g.padding) / s + 1);
+  padded_width_ = border_ + std::max(g.out_width, (g.width - 1 + g.padding) / s + 1);
+  HWNAS_CHECK(int64_t{out_channels} * padded_height_ * padded_width_ < (int64_t{1} << 31));
+  const int taps = g.Taps();
+  for (int ry = 0; ry < s; ++ry) {
+    for (int rx = 0; rx < s; ++rx) {
+      Phase phase;
+      std::vector<int> sources;  // per tap, its index within a weight row (c = 0)
+      std::vector<int> outputs;  // per tap, its output channel
+      for (int o = 0; o < out_channels; ++o) {
+        for (int i = ry, m = 0; i < k; i += s, ++m) {
+          for (int j = rx, n = 0; j < k; j += s, ++n) {
+            phase.taps.push_back((o * padded_height_ + border_ - m) * padded_width_ + border_ - n);
+            sources.push_back(i * k + j);
+            outputs.push_back(o);
+          }
+        }
+      }
+      for (int y = (ry - g.padding % s + s) % s; y < g.height; y += s) {
+        for (int x = (rx - g.padding % s + s) % s; x < g.width; x += s) {
+          phase.pixel_offsets.push_back((y + g.padding) / s * padded_width_ + (x + g.padding) / s);
+          phase.pixels.push_back(y * g.width + x);
+        }
+      }
+      if (phase.pixels.empty()) continue;
+      phase.pixel_blocks = Blocks(static_cast<int>(phase.pixels.size()));
+      for (const auto& block : in_blocks_) {
+        PackWeights(static_cast<int>(phase.taps.size()), block, [&](int c, int t) {
+          return weights[int64_t{outputs[t]} * taps + c * k * k + sources[t]];
+        }, phase.packed);
+      }
+      phases_.push_back(std::move(phase));
     }
-    const int channels = std::min(width, out_channels_ - first);
-    StoreBlock(block.data(), width, channels, pixels, epilogue, first_channel + first,
-               output + int64_t{first} * pixels);
-    weights += int64_t{taps} * width;
-    first += width;
+  }
+}
+
+void DirectInputGradient::Run(const float* grad_output, float* grad_input) const {
+  std::vector<float> padded(int64_t{out_channels_} * padded_height_ * padded_width_, 0.0f);
+  for (int o = 0; o < out_channels_; ++o) {
+    PadPlane(grad_output + int64_t{o} * g_.OutPixels(), g_.out_height, g_.out_width, border_, border_, padded_width_,
+             padded.data() + int64_t{o} * padded_height_ * padded_width_);
+  }
+  const int64_t plane = int64_t{g_.height} * g_.width;
+  std::vector<float> results;
+  for (const auto& phase : phases_) {
+    const int taps = static_cast<int>(phase.taps.size());
+    const int pixels = static_cast<int>(phase.pixels.size());
+    const float* weights = phase.packed.data();
+    for (const auto& block : in_blocks_) {
+      results.resize(int64_t{pixels} * block.width);
+      RunBlocks(padded.data(), phase.taps.data(), taps, phase.pixel_offsets.data(), phase.pixel_blocks, weights,
+                block.width, false, results.data());
+      for (int q = 0; q < pixels; ++q) {
+        for (int c = 0; c < block.count; ++c) {
+          grad_input[(block.first + c) * plane + phase.pixels[q]] = results[int64_t{q} * block.width + c];
+        }
+      }
+      weights += int64_t{taps} * block.width;
+    }
   }
 }
 

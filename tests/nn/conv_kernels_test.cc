@@ -1,5 +1,6 @@
-// The direct convolution against a naive one over many shapes, and the conv layer's paths and
-// evaluation-mode fusion (batch norm, ReLU into the conv) against running the layers one by one.
+// The direct kernels (forward, weight gradient, input gradient) against naive loops over many
+// shapes, and the conv layer's paths and evaluation-mode fusion (batch norm, ReLU into the conv)
+// against running the layers one by one.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -127,6 +128,113 @@ TEST(DirectConv, AppliesTheEpilogueOfItsChannels) {
   ExpectDirectMatchesNaive(c, shift_only, first, 6);
 }
 
+// The weight gradient summed over `images` images against a naive sum in double.
+void ExpectWeightGradientMatchesNaive(const Case& c, int images, uint64_t seed) {
+  Rng rng(seed);
+  const ConvGeometry g = c.Geometry();
+  const int64_t input_size = int64_t{c.channels} * c.height * c.width;
+  const int64_t output_size = int64_t{c.out_channels} * g.OutPixels();
+  const std::vector<float> inputs = Random(images * input_size, rng);
+  const std::vector<float> grads = Random(images * output_size, rng);
+  DirectWeightGradient sum(g, c.out_channels);
+  for (int n = 0; n < images; ++n) sum.Add(inputs.data() + n * input_size, grads.data() + n * output_size);
+  std::vector<float> actual(int64_t{c.out_channels} * g.Taps() + 1, 12345.0f);
+  sum.Store(actual.data());
+  EXPECT_EQ(actual.back(), 12345.0f) << c.Name();
+  for (int o = 0; o < c.out_channels; ++o) {
+    for (int ch = 0; ch < c.channels; ++ch) {
+      for (int i = 0; i < c.kernel; ++i) {
+        for (int j = 0; j < c.kernel; ++j) {
+          double expected = 0, magnitude = 0;
+          for (int n = 0; n < images; ++n) {
+            for (int oy = 0; oy < g.out_height; ++oy) {
+              for (int ox = 0; ox < g.out_width; ++ox) {
+                const int y = oy * c.stride + i - c.padding, x = ox * c.stride + j - c.padding;
+                if (y < 0 || y >= c.height || x < 0 || x >= c.width) continue;
+                const double term = double{grads[n * output_size + int64_t{o} * g.OutPixels() + oy * g.out_width + ox]} *
+                                    inputs[n * input_size + (int64_t{ch} * c.height + y) * c.width + x];
+                expected += term;
+                magnitude += std::abs(term);
+              }
+            }
+          }
+          const int tap = (ch * c.kernel + i) * c.kernel + j;
+          ASSERT_NEAR(actual[int64_t{o} * g.Taps() + tap], expected, 1e-6 * (1 + magnitude))
+              << c.Name() << " weight " << o << ", tap " << tap;
+        }
+      }
+    }
+  }
+}
+
+TEST(DirectWeightGradient, MatchesNaiveSumOverImages) {
+  const std::vector<Case> cases = {
+      {1, 28, 28, 3, 1, 1, 16}, {16, 14, 14, 3, 2, 1, 32}, {3, 7, 5, 3, 1, 0, 9}, {2, 9, 11, 5, 2, 2, 17},
+      {5, 6, 6, 1, 1, 0, 8},    {4, 5, 5, 2, 3, 1, 24},   {3, 1, 1, 1, 1, 0, 40}, {2, 4, 13, 3, 2, 1, 7},
+  };
+  for (const Case& c : cases) ExpectWeightGradientMatchesNaive(c, 3, 30);
+  Rng rng(8);
+  auto pick = [&](int low, int high) { return low + static_cast<int>(rng.Uniform() * (high - low + 1)); };
+  for (int k = 0; k < 30; ++k) {
+    Case c{pick(1, 5), pick(1, 12), pick(1, 12), pick(1, 4), pick(1, 3), 0, pick(1, 35)};
+    c.padding = pick(0, c.kernel - 1);
+    if (c.height + 2 * c.padding < c.kernel || c.width + 2 * c.padding < c.kernel) continue;
+    ExpectWeightGradientMatchesNaive(c, pick(1, 4), 200 + k);
+  }
+}
+
+// The input gradient of one image against a naive scatter of every product in double.
+void ExpectInputGradientMatchesNaive(const Case& c, uint64_t seed) {
+  Rng rng(seed);
+  const ConvGeometry g = c.Geometry();
+  const std::vector<float> weights = Random(int64_t{c.out_channels} * g.Taps(), rng);
+  const std::vector<float> grads = Random(int64_t{c.out_channels} * g.OutPixels(), rng);
+  const int64_t plane = int64_t{c.height} * c.width;
+  std::vector<double> expected(c.channels * plane, 0), magnitude(expected.size(), 0);
+  for (int o = 0; o < c.out_channels; ++o) {
+    for (int oy = 0; oy < g.out_height; ++oy) {
+      for (int ox = 0; ox < g.out_width; ++ox) {
+        for (int ch = 0; ch < c.channels; ++ch) {
+          for (int i = 0; i < c.kernel; ++i) {
+            for (int j = 0; j < c.kernel; ++j) {
+              const int y = oy * c.stride + i - c.padding, x = ox * c.stride + j - c.padding;
+              if (y < 0 || y >= c.height || x < 0 || x >= c.width) continue;
+              const double term = double{weights[int64_t{o} * g.Taps() + (ch * c.kernel + i) * c.kernel + j]} *
+                                  grads[int64_t{o} * g.OutPixels() + oy * g.out_width + ox];
+              expected[ch * plane + y * c.width + x] += term;
+              magnitude[ch * plane + y * c.width + x] += std::abs(term);
+            }
+          }
+        }
+      }
+    }
+  }
+  std::vector<float> actual(expected.size() + 2, 12345.0f);
+  DirectInputGradient(g, weights.data(), c.out_channels).Run(grads.data(), actual.data() + 1);
+  EXPECT_EQ(actual.front(), 12345.0f) << c.Name();
+  EXPECT_EQ(actual.back(), 12345.0f) << c.Name();
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_NEAR(actual[i + 1], expected[i], 1e-6 * (1 + magnitude[i])) << c.Name() << " at " << i;
+  }
+}
+
+TEST(DirectInputGradient, MatchesNaiveScatter) {
+  const std::vector<Case> cases = {
+      {16, 28, 28, 3, 2, 1, 32}, {32, 14, 14, 3, 2, 1, 64}, {9, 7, 5, 3, 1, 0, 3},  {17, 9, 11, 5, 2, 2, 2},
+      {8, 6, 6, 1, 1, 0, 5},     {24, 5, 5, 2, 3, 1, 4},    {8, 1, 1, 1, 1, 0, 40}, {7, 4, 13, 3, 2, 1, 7},
+      {8, 7, 7, 2, 3, 0, 3},     {8, 8, 9, 4, 2, 3, 6},     {12, 10, 3, 1, 2, 0, 5},
+  };
+  for (const Case& c : cases) ExpectInputGradientMatchesNaive(c, 40);
+  Rng rng(9);
+  auto pick = [&](int low, int high) { return low + static_cast<int>(rng.Uniform() * (high - low + 1)); };
+  for (int k = 0; k < 40; ++k) {
+    Case c{pick(1, 35), pick(1, 13), pick(1, 13), pick(1, 5), pick(1, 4), 0, pick(1, 6)};
+    c.padding = pick(0, c.kernel - 1);
+    if (c.height + 2 * c.padding < c.kernel || c.width + 2 * c.padding < c.kernel) continue;
+    ExpectInputGradientMatchesNaive(c, 300 + k);
+  }
+}
+
 Tensor RandomTensor(Shape shape, uint64_t seed) {
   Rng rng(seed);
   Tensor t(shape);
@@ -142,10 +250,10 @@ void ExpectNear(const Tensor& actual, const Tensor& expected, float tolerance, c
   }
 }
 
-// Evaluation takes the direct kernel when a group has at least a register's width of output
-// channels, training the GEMM; both compute the same convolution.
+// A group with at least a register's width of output channels takes the direct kernels, others
+// im2col + GEMM; evaluation and training compute the same convolution on both.
 TEST(Conv2d, EvaluationAndTrainingForwardsAgree) {
-  const int wide = DirectConv::VectorWidth();
+  const int wide = DirectVectorWidth();
   const std::vector<ConvOptions> layers = {
       {.cin = 1, .cout = 2 * wide, .kernel = 3, .stride = 1, .padding = 1},
       {.cin = 6, .cout = 4 * wide + 2, .kernel = 3, .stride = 2, .padding = 1, .groups = 2, .bias = true},
@@ -172,7 +280,7 @@ void Randomise(Module& layer, Rng& rng) {
 }
 
 TEST(Conv2d, EvaluationFusesBatchNormAndClampsLikeTheLayersOneByOne) {
-  const int wide = DirectConv::VectorWidth();
+  const int wide = DirectVectorWidth();
   Rng init(9);
   Sequential net;
   net.Add(MakeConv2d({.cin = 3, .cout = 2 * wide, .kernel = 3, .stride = 1, .padding = 1, .bias = true}, init));

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/rng.h"
+#include "nn/conv_kernels.h"
 #include "nn/layer.h"
 #include "nn/compression_policy.h"
 #include "nn/loss.h"
@@ -96,6 +97,19 @@ TEST(GradientCheck, Conv2dGroupedAndDepthwise) {
   CheckModule(*grouped, RandomTensor({2, 4, 4, 4}, 4));
   auto depthwise = MakeConv2d({.cin = 3, .cout = 3, .kernel = 5, .stride = 2, .padding = 2, .groups = 3}, init);
   CheckModule(*depthwise, RandomTensor({2, 3, 6, 6}, 5));
+}
+
+// Groups of a register's width of output (input) channels or more take the direct kernels for
+// the forward pass and weight gradient (input gradient).
+TEST(GradientCheck, Conv2dDirect) {
+  const int wide = DirectVectorWidth();
+  Rng init(1);
+  auto outputs = MakeConv2d({.cin = 2, .cout = wide + 3, .kernel = 3, .stride = 2, .padding = 1, .bias = true}, init);
+  CheckModule(*outputs, RandomTensor({2, 2, 5, 6}, 16));
+  auto inputs = MakeConv2d({.cin = wide + 1, .cout = 3, .kernel = 3, .stride = 2, .padding = 1}, init);
+  CheckModule(*inputs, RandomTensor({2, wide + 1, 5, 4}, 17));
+  auto both = MakeConv2d({.cin = 2 * wide, .cout = 2 * wide, .kernel = 3, .stride = 2, .padding = 1, .groups = 2}, init);
+  CheckModule(*both, RandomTensor({2, 2 * wide, 4, 3}, 18));
 }
 
 TEST(GradientCheck, Conv2dPointwise) {
