@@ -95,6 +95,7 @@ TEST(DirectConv, MatchesNaiveConvolution) {
       {3, 7, 5, 3, 1, 0, 9},     {2, 9, 11, 5, 2, 2, 17},   {5, 6, 6, 1, 1, 0, 8},
       {4, 5, 5, 2, 3, 1, 24},    {3, 1, 1, 1, 1, 0, 40},    {2, 4, 13, 3, 2, 1, 7},
       {1, 3, 3, 3, 1, 2, 33},    {6, 8, 8, 7, 1, 3, 15},    {2, 10, 3, 3, 3, 0, 1},
+      {2, 5, 5, 1, 1, 2, 9},     {3, 4, 6, 2, 2, 3, 12},  // padding beyond the kernel
   };
   for (const Case& c : cases) ExpectDirectMatchesNaive(c, {}, 0, 1);
 }
@@ -171,6 +172,7 @@ TEST(DirectWeightGradient, MatchesNaiveSumOverImages) {
   const std::vector<Case> cases = {
       {1, 28, 28, 3, 1, 1, 16}, {16, 14, 14, 3, 2, 1, 32}, {3, 7, 5, 3, 1, 0, 9}, {2, 9, 11, 5, 2, 2, 17},
       {5, 6, 6, 1, 1, 0, 8},    {4, 5, 5, 2, 3, 1, 24},   {3, 1, 1, 1, 1, 0, 40}, {2, 4, 13, 3, 2, 1, 7},
+      {2, 5, 5, 1, 1, 2, 9},    {3, 4, 6, 2, 2, 3, 12},
   };
   for (const Case& c : cases) ExpectWeightGradientMatchesNaive(c, 3, 30);
   Rng rng(8);
@@ -223,6 +225,7 @@ TEST(DirectInputGradient, MatchesNaiveScatter) {
       {16, 28, 28, 3, 2, 1, 32}, {32, 14, 14, 3, 2, 1, 64}, {9, 7, 5, 3, 1, 0, 3},  {17, 9, 11, 5, 2, 2, 2},
       {8, 6, 6, 1, 1, 0, 5},     {24, 5, 5, 2, 3, 1, 4},    {8, 1, 1, 1, 1, 0, 40}, {7, 4, 13, 3, 2, 1, 7},
       {8, 7, 7, 2, 3, 0, 3},     {8, 8, 9, 4, 2, 3, 6},     {12, 10, 3, 1, 2, 0, 5},
+      {9, 5, 5, 1, 1, 2, 3},     {16, 4, 6, 2, 2, 3, 4},    {8, 6, 5, 3, 2, 4, 2},
   };
   for (const Case& c : cases) ExpectInputGradientMatchesNaive(c, 40);
   Rng rng(9);
