@@ -24,5 +24,10 @@ Command DevicesCommand();
 Command SpaceShowCommand();
 Command PredictorFitCommand();
 Command PredictorEvalCommand();
+Command HwPredictCommand();
+Command HwCalibrateCommand();
+Command HwValidateCommand();
+Command HwMeasureCommand();
+Command HwRandomNetsCommand();
 
 }  // namespace hwnas

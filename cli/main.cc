@@ -15,7 +15,9 @@ using hwnas::Command;
 std::vector<Command> AllCommands() {
   return {hwnas::SearchCommand(),       hwnas::QueryParetoCommand(),  hwnas::QueryBestCommand(),
           hwnas::QueryRunsCommand(),    hwnas::DevicesCommand(),      hwnas::SpaceShowCommand(),
-          hwnas::PredictorFitCommand(), hwnas::PredictorEvalCommand()};
+          hwnas::PredictorFitCommand(), hwnas::PredictorEvalCommand(),
+          hwnas::HwPredictCommand(),    hwnas::HwCalibrateCommand(),  hwnas::HwValidateCommand(),
+          hwnas::HwMeasureCommand(),    hwnas::HwRandomNetsCommand()};
 }
 
 void PrintCommands(const std::vector<Command>& commands, std::string_view group = "") {

@@ -116,6 +116,13 @@ ConfigNode ConfigNode::Child(std::string_view key) const {
   return *child;
 }
 
+std::vector<std::string> ConfigNode::Keys() const {
+  ExpectUniqueKeys();
+  std::vector<std::string> keys;
+  for (const auto& item : node_) keys.push_back(item.first.Scalar());
+  return keys;
+}
+
 std::vector<ConfigNode> ConfigNode::Items() const {
   if (!node_.IsSequence()) Fail("expected a list");
   std::vector<ConfigNode> items;

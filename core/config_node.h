@@ -26,6 +26,7 @@ class ConfigNode {
   bool Has(std::string_view key) const;
 
   ConfigNode Child(std::string_view key) const;  // required
+  std::vector<std::string> Keys() const;          // of a mapping, in file order
   std::vector<ConfigNode> Items() const;          // elements of a sequence
 
   std::string String(std::string_view key) const;

@@ -1,5 +1,5 @@
-// A comma-separated table with a header row, read whole. The benchmark tables under data/ use
-// no quoting, so neither does this reader; a row with the wrong field count is an error.
+// A comma-separated table with a header row, read whole. Fields may be double-quoted; a row
+// with the wrong field count is an error.
 #pragma once
 
 #include <optional>

@@ -30,6 +30,9 @@ struct Layer {
   // kAdd of a residual block: the index of the block's first layer, whose input is added to
   // this layer's input. -1 when the add is not a trainable residual (a cell's node sum).
   int residual_from = -1;
+  // The network's output does not depend on this layer once a graph compiler folds the
+  // multiplications by zero of NB201's `none` edges (TFLite does; eager PyTorch does not).
+  bool removable = false;
 
   int HOut() const;
   // Multiply-accumulates of one forward pass at batch 1 (comparisons and adds count as one).

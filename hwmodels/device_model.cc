@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "core/kind_registry.h"
+#include "hwmodels/roofline.h"
 
 namespace hwnas {
 
@@ -11,6 +12,8 @@ namespace {
 const KindRegistry<DeviceModel, DeviceInfo>& Registry() {
   static const KindRegistry<DeviceModel, DeviceInfo> registry = {
       {"table", MakeTableDeviceModel},
+      {"roofline", MakeRooflineDeviceModel},
+      {"calibrated", MakeRooflineDeviceModel},
       {"lut", MakeLutDeviceModel},
   };
   return registry;
@@ -22,10 +25,36 @@ std::string_view CostSourceName(CostSource source) {
   return source == CostSource::kMeasured ? "measured" : "predicted";
 }
 
+DeviceCost DeviceModel::Cost(const NetworkSpec& spec, const CostOptions& options) const {
+  auto refuse = [&](const std::string& why) {
+    DeviceCost cost;
+    cost.error = name() + ": " + why;
+    return cost;
+  };
+  if (options.batch < 1) return refuse("batch size must be at least 1");
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const Layer& layer = spec.layers[i];
+    const std::string where = "layer " + std::to_string(i) + " (" +
+                              std::string(LayerOpName(layer.op)) + "): ";
+    if (layer.cin < 1 || layer.cout < 1 || layer.h_in < 1 || layer.kernel < 1 ||
+        layer.stride < 1 || layer.groups < 1) {
+      return refuse(where + "zero-size or negative shape");
+    }
+    if (layer.HOut() < 1) return refuse(where + "the kernel is larger than the padded input");
+    if (layer.cin % layer.groups != 0 || layer.cout % layer.groups != 0) {
+      return refuse(where + "groups must divide the channels");
+    }
+  }
+  return CostOf(spec, options);
+}
+
 std::vector<std::string> DeviceKinds() { return Registry().Names(); }
 
 std::unique_ptr<DeviceModel> LoadDeviceModel(const std::string& path) {
-  const ConfigNode config = ConfigNode::LoadFile(path);
+  return MakeDeviceModel(ConfigNode::LoadFile(path), path);
+}
+
+std::unique_ptr<DeviceModel> MakeDeviceModel(const ConfigNode& config, const std::string& path) {
   DeviceInfo info;
   info.file = path;
   info.name = config.String("name");

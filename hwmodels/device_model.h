@@ -46,7 +46,8 @@ struct LayerCost {
   double bytes = 0.0;     // bytes moved
   double latency_ms = 0.0;
   std::optional<double> energy_mj;
-  std::string bound;      // "compute", "memory", "overhead" or "table"
+  std::string bound;      // "compute", "memory", "overhead", "dispatch" or "table"
+  std::string efficiency;  // the efficiency entry applied, e.g. "conv/fp16" (analytic kinds)
 };
 
 struct DeviceCost {
@@ -75,9 +76,13 @@ class DeviceModel {
   const DeviceInfo& info() const { return info_; }
   const std::string& name() const { return info_.name; }
 
-  // Thread-safe; called concurrently for the candidates of a batch.
-  virtual DeviceCost Cost(const NetworkSpec& spec, const CostOptions& options) const = 0;
-  DeviceCost Cost(const NetworkSpec& spec) const { return Cost(spec, CostOptions{}); }
+  // Thread-safe; called concurrently for the candidates of a batch. A network with a
+  // degenerate layer (no channels, an empty output, a bad batch) is ok = false for every kind.
+  DeviceCost Cost(const NetworkSpec& spec, const CostOptions& options = {}) const;
+
+ protected:
+  // Cost() of a network whose layers all have a shape.
+  virtual DeviceCost CostOf(const NetworkSpec& spec, const CostOptions& options) const = 0;
 
  private:
   DeviceInfo info_;
@@ -85,6 +90,8 @@ class DeviceModel {
 
 // Loads a device from its YAML file. Throws IoError / ConfigError with file, line and key.
 std::unique_ptr<DeviceModel> LoadDeviceModel(const std::string& path);
+// The same from YAML already read; `path` names it in the DeviceInfo.
+std::unique_ptr<DeviceModel> MakeDeviceModel(const ConfigNode& config, const std::string& path);
 std::vector<std::string> DeviceKinds();
 
 std::unique_ptr<DeviceModel> MakeTableDeviceModel(const ConfigNode& config, DeviceInfo info);

@@ -31,6 +31,7 @@ const std::vector<std::pair<std::string, Dtype>>& Table() {
       {"bf16", {FloatFormat::kBf16, {}}},
       {"fp8", {FloatFormat::kFp8, {}}},
       {"fp8_e4m3", {FloatFormat::kFp8, {}}},
+      {"int16", {FloatFormat::kFp32, Integer(16, 16)}},
       {"int8", {FloatFormat::kFp32, Integer(8, 8)}},
       {"int4", {FloatFormat::kFp32, Integer(4, 4)}},
       {"w8a16", {FloatFormat::kBf16, Integer(8, 32)}},
@@ -50,6 +51,13 @@ std::optional<Dtype> ParseDtype(const std::string& name) {
     if (key == name) return dtype;
   }
   return std::nullopt;
+}
+
+void ApplyDtype(const Dtype& dtype, NetworkSpec& spec) {
+  for (auto& layer : spec.layers) {
+    const bool computes = layer.op == LayerOp::kConv || layer.op == LayerOp::kLinear;
+    if (computes && layer.policy == LayerPolicy{}) layer.policy = dtype.policy;
+  }
 }
 
 std::vector<std::string> DtypeNames() {

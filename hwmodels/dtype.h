@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/layer_policy.h"
+#include "core/network_spec.h"
 
 namespace hwnas {
 
@@ -19,6 +20,8 @@ struct Dtype {
 
 // nullopt for an unknown name.
 std::optional<Dtype> ParseDtype(const std::string& name);
+// Gives the dtype's policy to the conv and linear layers that carry none of their own.
+void ApplyDtype(const Dtype& dtype, NetworkSpec& spec);
 // Every valid name, for error messages and --help.
 std::vector<std::string> DtypeNames();
 

@@ -114,6 +114,7 @@ class LutDeviceModel : public DeviceModel {
         options.float_format != FloatFormat::kFp32) {
       return Fail(cost, "the look-up table holds batch-1 fp32 measurements only");
     }
+    if (spec.layers.empty() && spec.groups.empty()) return Fail(cost, "the network has no layers");
     double latency_ms = 0.0;
     double energy_mj = 0.0;
     for (const LayerGroup& group : spec.CostEntries()) {

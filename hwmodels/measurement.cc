@@ -248,6 +248,7 @@ std::vector<Measurement> LoadMeasurements(const std::string& path) {
     const RowReader r(table, row);
     if (foreign && r.Text("status", "ok") != "ok") continue;
     rows.push_back(read(r));
+    rows.back().origin = r.Where();
   }
   return rows;
 }

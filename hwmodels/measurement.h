@@ -42,6 +42,7 @@ struct Measurement {
   std::string source;
   std::string tool;
   std::string measured_at;
+  std::string origin;  // "file:line" the row was read from (not a column)
 
   bool IsNetwork() const { return kind == "net"; }
 };

@@ -81,11 +81,14 @@ class NetBuilder {
           {LayerOp::kGlobalAvgPool, channels_, channels_, size_, 1, 1, 0, size_, {}});
       size_ = 1;
     } else {
-      layer.ExpectKeys({"op", "cin", "cout", "dtype", "w_bits", "a_bits", "sparsity", "pattern",
-                        "rank"});
+      layer.ExpectKeys({"op", "cin", "cout", "act", "dtype", "w_bits", "a_bits", "sparsity",
+                        "pattern", "rank"});
       Layer linear{LayerOp::kLinear, In(layer), Out(layer), 1, 1, 1, 0, 1, ReadPolicy(layer)};
       if (size_ != 1) layer.Fail("linear needs a 1x1 input; add a gap layer first");
       spec_.layers.push_back(linear);
+      if (layer.Choice("act", {"relu", "none"}, "none") == "relu") {
+        spec_.layers.push_back({LayerOp::kRelu, channels_, channels_, 1, 1, 1, 0, 1, {}});
+      }
     }
   }
 

@@ -5,7 +5,7 @@
 //       a conv without bias, then batch norm, then the activation;
 //   {"op": "block", "residual": true|false, "layers": [conv, ...]}
 //       convs in sequence; with residual the block's input is added to its output;
-//   {"op": "gap"}   global average pooling;   {"op": "linear", "cin", "cout"}.
+//   {"op": "gap"}   global average pooling;   {"op": "linear", "cin", "cout", "act"}.
 // conv and linear layers may add their compression: "dtype" (fp32, bf16, int8, ... as in
 // measurement rows), "w_bits", "a_bits", "sparsity", "pattern" (unstructured | 2:4 | 1:4 |
 // channel) and "rank" (kept rank / full rank).

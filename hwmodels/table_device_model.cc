@@ -54,7 +54,7 @@ class TableDeviceModel : public DeviceModel {
     provides_energy_ = energy.has_value();
   }
 
-  DeviceCost Cost(const NetworkSpec& spec, const CostOptions& options) const override {
+  DeviceCost CostOf(const NetworkSpec& spec, const CostOptions& options) const override {
     DeviceCost cost;
     cost.source = source_;
     if (options.batch != 1 || options.mode != ExecutionMode::kGraph ||

@@ -81,9 +81,8 @@ class Nb201Space : public SearchSpace {
   // outputs zeros (chance-level accuracy).
   std::vector<double> Features(const Candidate& candidate, const NetworkSpec& spec) const override {
     std::vector<double> features = SearchSpace::Features(candidate, spec);
-    // The four input -> output paths, as edge indices into kEdges.
-    static const std::vector<std::vector<int>> kPaths = {{3}, {0, 4}, {1, 5}, {0, 2, 5}};
     bool live_edge[std::size(kEdges)] = {};
+    LiveEdges(candidate, live_edge);
     double live_paths = 0, deepest = 0, skip_only = 0;
     for (const auto& path : kPaths) {
       bool live = true, all_skip = true;
@@ -97,7 +96,6 @@ class Nb201Space : public SearchSpace {
       ++live_paths;
       deepest = std::max(deepest, convs);
       skip_only += all_skip;
-      for (int e : path) live_edge[e] = true;
     }
     double conv3 = 0, conv1 = 0, pool = 0;
     for (size_t e = 0; e < std::size(kEdges); ++e) {
@@ -149,6 +147,11 @@ class Nb201Space : public SearchSpace {
     simple(LayerOp::kRelu, c, size);
     layers.push_back({LayerOp::kGlobalAvgPool, c, c, size, 1, 1, 0, size, {}});
     layers.push_back({LayerOp::kLinear, c, classes_, 1, 1, 1, 0, 1, {}});
+    // Cells without a live path output zeros: the network's output is a constant.
+    bool live_edge[std::size(kEdges)] = {};
+    if (!LiveEdges(candidate, live_edge)) {
+      for (auto& layer : layers) layer.removable = true;
+    }
     return spec;
   }
 
@@ -161,16 +164,39 @@ class Nb201Space : public SearchSpace {
     return knobs;
   }
 
+  // The four input -> output paths, as edge indices into kEdges.
+  static inline const std::vector<std::vector<int>> kPaths = {{3}, {0, 4}, {1, 5}, {0, 2, 5}};
+
+  // Marks the edges on a path from the cell's input to its output that no `none` edge cuts;
+  // returns whether there is any such path.
+  bool LiveEdges(const Candidate& candidate, bool live_edge[]) const {
+    bool any = false;
+    for (const auto& path : kPaths) {
+      bool live = true;
+      for (int e : path) live = live && Op(candidate, e) != "none";
+      if (!live) continue;
+      any = true;
+      for (int e : path) live_edge[e] = true;
+    }
+    return any;
+  }
+
   const std::string& Op(const Candidate& candidate, size_t edge) const {
     return knobs()[edge].choices[candidate.choices[edge]];
   }
 
+  // Appends the cell's layers; those off every live path are removable.
   void AddCell(const Candidate& candidate, int c, int size, std::vector<Layer>& layers) const {
+    bool live_edge[std::size(kEdges)] = {};
+    LiveEdges(candidate, live_edge);
     int inputs[kNodes] = {};
+    int live_inputs[kNodes] = {};
     for (size_t k = 0; k < std::size(kEdges); ++k) {
       const std::string& op = Op(candidate, k);
       if (op == "none") continue;
       ++inputs[kEdges[k].to];
+      live_inputs[kEdges[k].to] += live_edge[k];
+      const size_t first = layers.size();
       if (op == "nor_conv_1x1" || op == "nor_conv_3x3") {
         const int kernel = op == "nor_conv_1x1" ? 1 : 3;
         layers.push_back({LayerOp::kRelu, c, c, 1, 1, 1, 0, size, {}});
@@ -179,10 +205,12 @@ class Nb201Space : public SearchSpace {
       } else if (op == "avg_pool_3x3") {
         layers.push_back({LayerOp::kAvgPool, c, c, 3, 1, 1, 1, size, {}});
       }
+      for (size_t i = first; i < layers.size(); ++i) layers[i].removable = !live_edge[k];
     }
     for (int node = 1; node < kNodes; ++node) {
       for (int i = 1; i < inputs[node]; ++i) {
         layers.push_back({LayerOp::kAdd, c, c, 1, 1, 1, 0, size, {}});
+        layers.back().removable = i >= live_inputs[node];
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -40,10 +41,21 @@ inline constexpr const char* kShippedDeviceList = "edgegpu, edgetpu, eyeriss, fp
 // The FBNet look-up-table devices shipped beside them.
 inline const std::vector<std::string> kShippedLutDevices = {
     "edgegpu-fbnet", "eyeriss-fbnet", "fpga-fbnet", "pixel3-fbnet", "raspi4-fbnet"};
-// Every device YAML in configs/devices/ by name, as "unknown device" errors list them.
-inline constexpr const char* kDeviceConfigList =
-    "edgegpu, edgegpu-fbnet, edgetpu, eyeriss, eyeriss-fbnet, fpga, fpga-fbnet, pixel3, "
-    "pixel3-fbnet, raspi4, raspi4-fbnet";
+// The analytic devices: NAS-Bench-201 rooflines calibrated on 100 architectures, and the H100.
+inline const std::vector<std::string> kShippedCalibratedDevices = {
+    "edgegpu-calibrated", "edgetpu-calibrated", "eyeriss-calibrated", "fpga-calibrated",
+    "h100",               "pixel3-calibrated",  "raspi4-calibrated"};
+// Every device YAML in configs/devices/ by name, sorted, as "unknown device" errors list them.
+inline std::string DeviceConfigList() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(SourcePath("configs/devices"))) {
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+  return list;
+}
 
 // Architecture 0 of NAS-Bench-201, row 0 of both data/*/nb201_*.csv tables.
 inline constexpr const char* kNb201Arch0 =

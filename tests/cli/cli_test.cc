@@ -60,7 +60,9 @@ TEST_F(CliTest, DevicesListsEveryShippedDevice) {
   const auto r = Hwnas({"devices", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = test::SplitLines(r.out);
-  ASSERT_EQ(lines.size(), 1 + kShippedDevices.size() + test::kShippedLutDevices.size()) << r.out;
+  ASSERT_EQ(lines.size(), 1 + kShippedDevices.size() + test::kShippedLutDevices.size() +
+                             test::kShippedCalibratedDevices.size())
+      << r.out;
   EXPECT_EQ(lines[0], "device,kind,provides,description");
   // device -> its CSV line
   std::map<std::string, std::string> rows;
@@ -68,6 +70,9 @@ TEST_F(CliTest, DevicesListsEveryShippedDevice) {
   for (const auto& d : kShippedDevices) EXPECT_EQ(rows[d].rfind(d + ",table,", 0), 0u) << rows[d];
   for (const auto& d : test::kShippedLutDevices) {
     EXPECT_EQ(rows[d].rfind(d + ",lut,", 0), 0u) << rows[d];
+  }
+  for (const auto& d : test::kShippedCalibratedDevices) {
+    EXPECT_EQ(rows[d].rfind(d + ",calibrated,", 0), 0u) << rows[d];
   }
   EXPECT_NE(rows["edgegpu"].find(",\"latency, energy\","), std::string::npos) << rows["edgegpu"];
   EXPECT_NE(rows["edgetpu"].find(",latency,"), std::string::npos) << rows["edgetpu"];
@@ -227,7 +232,7 @@ TEST_F(CliConfigErrorTest, UnknownDevice) {
   const std::string path =
       RunYaml{.devices = "[edgegpu, tpu9000]"}.WriteTo(dir_, "fixture_device.yaml");
   ExpectOneLineError(Search(path), {"fixture_device.yaml:6: devices[1]: unknown device 'tpu9000'",
-                                    std::string("valid: ") + test::kDeviceConfigList});
+                                    std::string("valid: ") + test::DeviceConfigList()});
 }
 
 TEST_F(CliConfigErrorTest, UnknownSamplerFlag) {

@@ -137,8 +137,8 @@ TEST_F(DeviceYamlTest, ConfigErrorsNameLineAndKey) {
       },
       {"fixture_sentinel.yaml:8: table.missing_values[1]: expected a number, got 'none'"}));
   EXPECT_TRUE(ThrowsWith<ConfigError>(
-      [&] { LoadDeviceModel(dir_.Write("fixture_kind.yaml", "name: p\nkind: roofline\n")); },
-      {"fixture_kind.yaml:2: kind: unknown value 'roofline'; valid: " + JoinNames(DeviceKinds())}));
+      [&] { LoadDeviceModel(dir_.Write("fixture_kind.yaml", "name: p\nkind: tpu9000\n")); },
+      {"fixture_kind.yaml:2: kind: unknown value 'tpu9000'; valid: " + JoinNames(DeviceKinds())}));
   EXPECT_TRUE(ThrowsWith<IoError>(
       [&] {
         LoadDeviceModel(dir_.Write("fixture_column.yaml",

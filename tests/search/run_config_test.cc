@@ -72,7 +72,7 @@ TEST_F(RunConfigErrorTest, UnknownDeviceListsValidDevices) {
   const std::string path = yaml.WriteTo(dir_, "fixture_device.yaml");
   EXPECT_TRUE(ThrowsWith<ConfigError>(
       [&] { LoadRunConfig(path); },
-      {path + ":6: devices[1]: unknown device 'tpu9000'; valid: " + test::kDeviceConfigList}));
+      {path + ":6: devices[1]: unknown device 'tpu9000'; valid: " + test::DeviceConfigList()}));
 }
 
 TEST_F(RunConfigErrorTest, DeviceListedTwice) {

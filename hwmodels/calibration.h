@@ -1,0 +1,28 @@
+// Fits a roofline's efficiencies to measurements: for every (op kind, precision) the samples
+// exercise, a compute efficiency, a bandwidth efficiency and a launch overhead, plus the eager
+// dispatch cost when eager samples are given. Least squares on relative error
+// (predicted / measured - 1), by Levenberg-Marquardt on log-parameters, from a few starting
+// points because the roofline's max() leaves the inactive side of a step without gradient.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hwmodels/device_model.h"
+#include "hwmodels/device_spec.h"
+#include "hwmodels/measured_network.h"
+
+namespace hwnas {
+
+struct CalibrationResult {
+  DeviceSpec fitted;
+  std::vector<std::string> fitted_keys;  // "conv/fp16", ... and "eager_overhead_us"
+  int iterations = 0;
+  double rms_relative_error = 0;  // on the samples fitted
+};
+
+// Throws ConfigError when a sample cannot be costed on the base device (a precision it lacks).
+CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNetwork>& samples,
+                            int threads = 0);
+
+}  // namespace hwnas

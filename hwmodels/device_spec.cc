@@ -1,0 +1,215 @@
+#include "hwmodels/device_spec.h"
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace hwnas {
+
+namespace {
+
+const std::regex kPrecisionKey("fp32|tf32|fp16|bf16|fp8|int([1-9]|1[0-6])|w([1-9]|1[0-6])a([1-9]|[1-3][0-9])");
+
+std::map<std::string, double> PrecisionMap(const ConfigNode& node, double lo, double hi) {
+  std::map<std::string, double> values;
+  for (const auto& key : node.Keys()) {
+    if (!std::regex_match(key, kPrecisionKey)) {
+      node.Child(key).Fail("unknown precision '" + key +
+                           "'; valid: fp32, tf32, fp16, bf16, fp8, int<bits>, w<bits>a<bits>");
+    }
+    values[key] = node.Double(key, lo, hi);
+  }
+  return values;
+}
+
+Efficiency ReadEfficiency(const ConfigNode& node) {
+  node.ExpectKeys({"compute", "bandwidth", "overhead_us", "half_mmacs", "half_kbytes"});
+  Efficiency e;
+  e.compute = node.Double("compute", 1e-6, 10.0, 1.0);
+  e.bandwidth = node.Double("bandwidth", 1e-6, 10.0, 1.0);
+  if (node.Has("overhead_us")) e.overhead_us = node.Double("overhead_us", 0.0, 1e6);
+  e.half_mmacs = node.Double("half_mmacs", 0.0, 1e9, 0.0);
+  e.half_kbytes = node.Double("half_kbytes", 0.0, 1e9, 0.0);
+  return e;
+}
+
+std::string Number(double v) {
+  std::ostringstream out;
+  out.precision(8);
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+const std::vector<std::string>& EfficiencyOpKinds() {
+  static const std::vector<std::string> kinds = {"conv",  "pointwise", "depthwise", "linear",
+                                                 "pool",  "gap",       "add",       "bn",
+                                                 "relu"};
+  return kinds;
+}
+
+const Efficiency& DeviceSpec::EfficiencyFor(const std::string& kind,
+                                            const std::string& precision) const {
+  static const Efficiency kPeak;
+  for (const std::string& key : {kind + "/" + precision, kind, std::string("default")}) {
+    const auto it = efficiency.find(key);
+    if (it != efficiency.end()) return it->second;
+  }
+  return kPeak;
+}
+
+DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
+  DeviceSpec spec;
+  const ConfigNode compute = config.Child("compute");
+  compute.ExpectKeys({"peak_tops", "unsupported_bits"});
+  spec.peak_tops = PrecisionMap(compute.Child("peak_tops"), 1e-9, 1e6);
+  if (spec.peak_tops.empty()) compute.Child("peak_tops").Fail("give at least one precision");
+  for (const auto& [key, tops] : spec.peak_tops) {
+    if (key.starts_with("int")) spec.native_int_bits.push_back(std::stoi(key.substr(3)));
+  }
+  std::sort(spec.native_int_bits.begin(), spec.native_int_bits.end());
+  spec.unsupported_bits =
+      compute.Choice("unsupported_bits", {"next_supported", "dequantize"}, "next_supported") ==
+              "dequantize"
+          ? UnsupportedBits::kDequantize
+          : UnsupportedBits::kNextSupported;
+
+  const ConfigNode memory = config.Child("memory");
+  memory.ExpectKeys({"bandwidth_gbs", "on_chip_mb"});
+  spec.bandwidth_gbs = memory.Double("bandwidth_gbs", 1e-6, 1e6);
+  spec.on_chip_bytes = memory.Double("on_chip_mb", 0.0, 1e6, 0.0) * 1e6;
+  spec.overhead_us = config.Double("overhead_us", 0.0, 1e6, 0.0);
+  spec.eager_overhead_us = config.Double("eager_overhead_us", 0.0, 1e6, 0.0);
+
+  if (config.Has("sparse")) {
+    const ConfigNode sparse = config.Child("sparse");
+    sparse.ExpectKeys({"n_of_m_speedup", "unstructured_density_below", "unstructured_efficiency"});
+    if (sparse.Has("n_of_m_speedup")) {
+      const ConfigNode patterns = sparse.Child("n_of_m_speedup");
+      for (const auto& key : patterns.Keys()) {
+        if (key != "2:4" && key != "1:4") {
+          patterns.Child(key).Fail("unknown pattern '" + key + "'; valid: 2:4, 1:4");
+        }
+        spec.n_of_m_speedup[key] = patterns.Double(key, 1.0, 16.0);
+      }
+    }
+    spec.unstructured_density_below = sparse.Double("unstructured_density_below", 0.0, 1.0, 0.0);
+    spec.unstructured_efficiency = sparse.Double("unstructured_efficiency", 1e-3, 1.0, 1.0);
+  }
+
+  if (config.Has("energy")) {
+    const ConfigNode energy = config.Child("energy");
+    energy.ExpectKeys({"pj_per_mac", "pj_per_byte", "static_w"});
+    spec.pj_per_mac = PrecisionMap(energy.Child("pj_per_mac"), 0.0, 1e6);
+    for (const auto& [key, tops] : spec.peak_tops) {
+      if (!spec.pj_per_mac.count(key)) {
+        energy.Child("pj_per_mac").Fail("no energy for precision '" + key + "', which compute lists");
+      }
+    }
+    spec.pj_per_byte = energy.Double("pj_per_byte", 0.0, 1e6);
+    spec.static_w = energy.Double("static_w", 0.0, 1e4, 0.0);
+    spec.has_energy = true;
+  }
+
+  if (config.Has("fuses")) {
+    const std::vector<std::string> ops = {"conv", "linear", "bn", "relu", "add", "pool"};
+    for (const auto& item : config.Child("fuses").Items()) {
+      std::vector<std::string> pattern;
+      std::stringstream text(item.AsString());
+      for (std::string op; std::getline(text, op, '+');) {
+        if (std::find(ops.begin(), ops.end(), op) == ops.end()) {
+          item.Fail("unknown op '" + op + "' in fusion '" + item.AsString() +
+                    "'; valid ops: " + JoinNames(ops));
+        }
+        pattern.push_back(op);
+      }
+      if (pattern.size() < 2) item.Fail("a fusion joins two or more ops with '+'");
+      spec.fusions.push_back(pattern);
+    }
+    std::stable_sort(spec.fusions.begin(), spec.fusions.end(),
+                     [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  }
+
+  spec.prunes_unused_ops = config.Bool("prunes_unused_ops", false);
+
+  if (config.Has("efficiency")) {
+    const ConfigNode efficiency = config.Child("efficiency");
+    for (const auto& key : efficiency.Keys()) {
+      const std::string kind = key.substr(0, key.find('/'));
+      const auto& kinds = EfficiencyOpKinds();
+      if (key != "default" && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+        efficiency.Child(key).Fail("unknown op kind '" + kind + "'; valid: default, " +
+                                   JoinNames(kinds) + " (optionally /precision)");
+      }
+      if (key.find('/') != std::string::npos &&
+          !std::regex_match(key.substr(key.find('/') + 1), kPrecisionKey)) {
+        efficiency.Child(key).Fail("unknown precision in '" + key + "'");
+      }
+      spec.efficiency[key] = ReadEfficiency(efficiency.Child(key));
+    }
+  }
+  return spec;
+}
+
+std::string DeviceSpecYaml(const DeviceSpec& spec) {
+  std::ostringstream out;
+  auto precision_map = [&](const std::map<std::string, double>& values) {
+    std::string text = "{";
+    for (const auto& [key, value] : values) {
+      text += (text.size() > 1 ? ", " : "") + key + ": " + Number(value);
+    }
+    return text + "}";
+  };
+  out << "compute:\n  peak_tops: " << precision_map(spec.peak_tops) << "\n  unsupported_bits: "
+      << (spec.unsupported_bits == UnsupportedBits::kDequantize ? "dequantize" : "next_supported")
+      << "\nmemory:\n  bandwidth_gbs: " << Number(spec.bandwidth_gbs)
+      << "\n  on_chip_mb: " << Number(spec.on_chip_bytes / 1e6)
+      << "\noverhead_us: " << Number(spec.overhead_us)
+      << "\neager_overhead_us: " << Number(spec.eager_overhead_us) << "\n";
+  if (!spec.n_of_m_speedup.empty() || spec.unstructured_density_below > 0) {
+    out << "sparse:\n";
+    if (!spec.n_of_m_speedup.empty()) {
+      out << "  n_of_m_speedup: {";
+      bool first = true;
+      for (const auto& [key, value] : spec.n_of_m_speedup) {
+        out << (first ? "" : ", ") << "\"" << key << "\": " << Number(value);
+        first = false;
+      }
+      out << "}\n";
+    }
+    out << "  unstructured_density_below: " << Number(spec.unstructured_density_below)
+        << "\n  unstructured_efficiency: " << Number(spec.unstructured_efficiency) << "\n";
+  }
+  if (spec.has_energy) {
+    out << "energy:\n  pj_per_mac: " << precision_map(spec.pj_per_mac)
+        << "\n  pj_per_byte: " << Number(spec.pj_per_byte)
+        << "\n  static_w: " << Number(spec.static_w) << "\n";
+  }
+  if (!spec.fusions.empty()) {
+    out << "fuses: [";
+    for (size_t i = 0; i < spec.fusions.size(); ++i) {
+      std::string joined;
+      for (const auto& op : spec.fusions[i]) joined += (joined.empty() ? "" : "+") + op;
+      out << (i ? ", " : "") << joined;
+    }
+    out << "]\n";
+  }
+  if (spec.prunes_unused_ops) out << "prunes_unused_ops: true\n";
+  if (!spec.efficiency.empty()) {
+    out << "efficiency:\n";
+    for (const auto& [key, e] : spec.efficiency) {
+      out << "  " << key << ": {compute: " << Number(e.compute)
+          << ", bandwidth: " << Number(e.bandwidth);
+      if (e.overhead_us) out << ", overhead_us: " << Number(*e.overhead_us);
+      if (e.half_mmacs > 0) out << ", half_mmacs: " << Number(e.half_mmacs);
+      if (e.half_kbytes > 0) out << ", half_kbytes: " << Number(e.half_kbytes);
+      out << "}\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace hwnas

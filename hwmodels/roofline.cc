@@ -1,0 +1,398 @@
+#include "hwmodels/roofline.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/errors.h"
+#include "hwmodels/device_model.h"
+
+namespace hwnas {
+
+namespace {
+
+double FloatBytes(FloatFormat format) {
+  switch (format) {
+    case FloatFormat::kFp16:
+    case FloatFormat::kBf16: return 2;
+    case FloatFormat::kFp8: return 1;
+    default: return 4;
+  }
+}
+
+int FloatBits(FloatFormat format) { return static_cast<int>(FloatBytes(format) * 8); }
+
+bool IsCompute(const Layer& layer) {
+  return layer.op == LayerOp::kConv || layer.op == LayerOp::kLinear;
+}
+
+// The name fusion patterns use.
+std::string FusionName(LayerOp op) {
+  switch (op) {
+    case LayerOp::kConv: return "conv";
+    case LayerOp::kLinear: return "linear";
+    case LayerOp::kBatchNorm: return "bn";
+    case LayerOp::kRelu:
+    case LayerOp::kRelu6: return "relu";
+    case LayerOp::kAdd: return "add";
+    case LayerOp::kAvgPool:
+    case LayerOp::kMaxPool: return "pool";
+    case LayerOp::kGlobalAvgPool: return "gap";
+  }
+  HWNAS_CHECK(false);
+}
+
+// The kind efficiencies are keyed by.
+std::string EfficiencyKind(const Layer& layer) {
+  if (layer.op == LayerOp::kConv) {
+    if (layer.groups > 1 && layer.groups == layer.cin) return "depthwise";
+    return layer.kernel == 1 ? "pointwise" : "conv";
+  }
+  return FusionName(layer.op);
+}
+
+// What a layer executes at, and how wide its data is in memory.
+struct Precision {
+  std::string key;    // the peak_tops key
+  std::string label;  // for the breakdown: "int8", "int6->int8", "int6->fp32 (dequantized)"
+  double weight_bytes = 4;
+  double activation_bytes = 4;
+  std::string error;
+};
+
+FloatFormat LayerFloat(const Layer& layer, const CostOptions& options) {
+  return layer.policy.float_format == FloatFormat::kRunDefault ? options.float_format
+                                                               : layer.policy.float_format;
+}
+
+Precision FloatPrecision(const DeviceSpec& device, FloatFormat format) {
+  Precision p;
+  p.key = std::string(FloatFormatName(format));
+  p.label = p.key;
+  p.weight_bytes = p.activation_bytes = FloatBytes(format);
+  if (!device.peak_tops.count(p.key)) {
+    std::string valid;
+    for (const auto& [key, tops] : device.peak_tops) valid += (valid.empty() ? "" : ", ") + key;
+    p.error = "no " + p.key + " arithmetic on this device; it runs: " + valid;
+  }
+  return p;
+}
+
+Precision ResolvePrecision(const DeviceSpec& device, const Layer& layer,
+                           const CostOptions& options) {
+  const LayerPolicy& policy = layer.policy;
+  const FloatFormat format = LayerFloat(layer, options);
+  if (!IsCompute(layer) || (policy.w_bits >= 32 && policy.a_bits >= 32)) {
+    const bool integer_only = std::none_of(
+        device.peak_tops.begin(), device.peak_tops.end(),
+        [](const auto& entry) { return entry.first.starts_with("fp") || entry.first == "tf32"; });
+    if (integer_only && !device.native_int_bits.empty()) {
+      // An integer-only accelerator (an Edge TPU, Eyeriss) runs nothing in float: its
+      // compiler quantizes every layer to its widest native width.
+      Precision p;
+      p.key = "int" + std::to_string(device.native_int_bits.back());
+      p.label = IsCompute(layer) ? std::string(FloatFormatName(format)) + "->" + p.key : p.key;
+      p.weight_bytes = p.activation_bytes = device.native_int_bits.back() / 8.0;
+      return p;
+    }
+    return FloatPrecision(device, format);
+  }
+  const int a_bits = policy.a_bits >= 32 ? FloatBits(format) : policy.a_bits;
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "w" + to_string(...).
+  std::string pair = "w";
+  pair += std::to_string(policy.w_bits) + "a" + std::to_string(a_bits);
+  if (device.peak_tops.count(pair)) {
+    Precision p{pair, pair, policy.w_bits / 8.0,
+                policy.a_bits >= 32 ? FloatBytes(format) : a_bits / 8.0, ""};
+    return p;
+  }
+  if (policy.a_bits >= 32) {
+    // Weight-only quantization: float arithmetic on weights unpacked on the fly.
+    Precision p = FloatPrecision(device, format);
+    p.label = pair.substr(0, pair.find('a')) + "->" + p.key;
+    p.weight_bytes = policy.w_bits / 8.0;
+    return p;
+  }
+  const int bits = std::max(policy.w_bits, policy.a_bits);
+  const std::string wanted = "int" + std::to_string(bits);
+  if (device.peak_tops.count(wanted)) {
+    return {wanted, wanted, policy.w_bits / 8.0, policy.a_bits / 8.0, ""};
+  }
+  const auto wider = std::lower_bound(device.native_int_bits.begin(),
+                                      device.native_int_bits.end(), bits);
+  if (device.unsupported_bits == UnsupportedBits::kNextSupported &&
+      wider != device.native_int_bits.end()) {
+    // The data is stored at the width it executes at.
+    const std::string key = "int" + std::to_string(*wider);
+    return {key, wanted + "->" + key, *wider / 8.0, *wider / 8.0, ""};
+  }
+  Precision p = FloatPrecision(device, format);
+  p.label = wanted + "->" + p.key + " (dequantized)";
+  p.weight_bytes = policy.w_bits / 8.0;
+  p.activation_bytes = policy.a_bits / 8.0;
+  return p;
+}
+
+// A low-rank layer becomes its two factor layers; every other layer stays as it is, but for
+// removable ones on a device that prunes them.
+std::vector<std::pair<int, Layer>> ExpandFactorised(const NetworkSpec& spec, bool prune) {
+  std::vector<std::pair<int, Layer>> layers;
+  for (int i = 0; i < static_cast<int>(spec.layers.size()); ++i) {
+    const Layer& layer = spec.layers[i];
+    if (prune && layer.removable) continue;
+    if (!IsCompute(layer) || layer.policy.rank_ratio >= 1.0 || layer.groups != 1) {
+      layers.emplace_back(i, layer);
+      continue;
+    }
+    const int64_t full = std::min<int64_t>(layer.cout,
+                                           static_cast<int64_t>(layer.cin) * layer.kernel *
+                                               layer.kernel);
+    const int rank = std::max<int>(1, static_cast<int>(std::lround(layer.policy.rank_ratio * full)));
+    Layer first = layer;
+    first.cout = rank;
+    first.policy.rank_ratio = 1.0;
+    Layer second = first;
+    second.cin = rank;
+    second.cout = layer.cout;
+    second.kernel = 1;
+    second.stride = 1;
+    second.padding = 0;
+    second.h_in = layer.op == LayerOp::kConv ? layer.HOut() : 1;
+    layers.emplace_back(i, first);
+    layers.emplace_back(i, second);
+  }
+  return layers;
+}
+
+// One launched step: a layer or a fused run of layers.
+struct Step {
+  size_t begin = 0;
+  size_t end = 0;  // exclusive, into the expanded layer list
+};
+
+std::vector<Step> FuseSteps(const DeviceSpec& device, const std::vector<std::pair<int, Layer>>& layers,
+                            bool eager) {
+  std::vector<Step> steps;
+  for (size_t i = 0; i < layers.size();) {
+    size_t length = 1;
+    if (!eager) {
+      for (const auto& pattern : device.fusions) {
+        if (i + pattern.size() > layers.size()) continue;
+        bool match = true;
+        for (size_t j = 0; j < pattern.size() && match; ++j) {
+          match = FusionName(layers[i + j].second.op) == pattern[j];
+        }
+        if (match) {
+          length = pattern.size();
+          break;
+        }
+      }
+    }
+    steps.push_back({i, i + length});
+    i += length;
+  }
+  return steps;
+}
+
+// Multiply-accumulates and weight bytes of one layer after its sparsity, and the speed-up its
+// sparse pattern earns.
+struct SparseWork {
+  double macs = 0;
+  double weight_bytes = 0;
+  double compute_speedup = 1;
+  double output_share = 1;  // channel pruning drops outputs
+};
+
+SparseWork ApplySparsity(const DeviceSpec& device, const Layer& layer, double weight_bytes_each) {
+  SparseWork work;
+  const double params = static_cast<double>(layer.Params());
+  work.macs = static_cast<double>(layer.Macs());
+  work.weight_bytes = params * weight_bytes_each;
+  const LayerPolicy& policy = layer.policy;
+  if (!IsCompute(layer) || policy.sparsity <= 0.0) return work;
+  const double density = 1.0 - policy.sparsity;
+  switch (policy.pattern) {
+    case SparsityPattern::kChannel:
+      work.macs *= density;
+      work.weight_bytes *= density;
+      work.output_share = density;
+      break;
+    case SparsityPattern::kNofM: {
+      const std::string key =
+          std::to_string(policy.n_of_m_n) + ":" + std::to_string(policy.n_of_m_m);
+      const auto it = device.n_of_m_speedup.find(key);
+      if (it != device.n_of_m_speedup.end()) {
+        work.compute_speedup = it->second;
+        const double kept = params * policy.n_of_m_n / policy.n_of_m_m;
+        work.weight_bytes = kept * weight_bytes_each + kept * std::log2(policy.n_of_m_m) / 8.0;
+      }
+      break;
+    }
+    case SparsityPattern::kUnstructured:
+      if (density < device.unstructured_density_below) {
+        const double kept = params * density;
+        work.macs *= density;
+        work.compute_speedup = device.unstructured_efficiency;
+        work.weight_bytes = kept * weight_bytes_each + std::min(params / 8.0, kept * 2.0);
+      }
+      break;
+    case SparsityPattern::kNone: break;
+  }
+  return work;
+}
+
+double OutputElements(const Layer& layer) {
+  const double h = layer.HOut();
+  return layer.op == LayerOp::kLinear || layer.op == LayerOp::kGlobalAvgPool
+             ? layer.cout
+             : h * h * layer.cout;
+}
+
+double InputElements(const Layer& layer) {
+  return layer.op == LayerOp::kLinear ? layer.cin
+                                      : static_cast<double>(layer.h_in) * layer.h_in * layer.cin;
+}
+
+// The share of its efficiency an op of this size reaches.
+double Ramp(double size, double half_size) {
+  return half_size > 0 && size > 0 ? size / (size + half_size) : 1.0;
+}
+
+}  // namespace
+
+DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name,
+                        const NetworkSpec& spec, const CostOptions& options) {
+  DeviceCost cost;
+  cost.source = CostSource::kPredicted;
+  const bool eager = options.mode == ExecutionMode::kEager;
+  const auto layers = ExpandFactorised(spec, device.prunes_unused_ops);
+  const double batch = options.batch;
+  double total_us = 0;
+  double total_pj = 0;
+  for (const Step& step : FuseSteps(device, layers, eager)) {
+    // The step's precision and efficiency come from its first compute layer (the conv of a
+    // conv+bn+relu), else from its first layer.
+    size_t lead = step.begin;
+    for (size_t i = step.begin; i < step.end; ++i) {
+      if (IsCompute(layers[i].second)) {
+        lead = i;
+        break;
+      }
+    }
+    const Layer& lead_layer = layers[lead].second;
+    const Precision precision = ResolvePrecision(device, lead_layer, options);
+    if (!precision.error.empty()) {
+      cost.error = device_name + ": layer " + std::to_string(layers[lead].first) + " (" +
+                   std::string(LayerOpName(lead_layer.op)) + "): " + precision.error;
+      cost.layers.clear();
+      return cost;
+    }
+    double compute_s = 0;
+    double macs = 0;
+    double weight_bytes = 0;
+    double output_share = 1;
+    const std::string efficiency_key = EfficiencyKind(lead_layer) + "/" + precision.key;
+    const Efficiency& efficiency = device.EfficiencyFor(EfficiencyKind(lead_layer), precision.key);
+    for (size_t i = step.begin; i < step.end; ++i) {
+      const Layer& layer = layers[i].second;
+      const SparseWork work = ApplySparsity(device, layer, precision.weight_bytes);
+      const double layer_macs = work.macs * batch * (IsCompute(layer) ? 1.0 : output_share);
+      macs += layer_macs;
+      weight_bytes += IsCompute(layer) ? work.weight_bytes : 0.0;
+      compute_s += layer_macs / (device.peak_tops.at(precision.key) * 0.5e12 *
+                                 efficiency.compute * work.compute_speedup);
+      if (IsCompute(layer)) output_share = work.output_share;
+    }
+    const Layer& first = layers[step.begin].second;
+    const Layer& last = layers[step.end - 1].second;
+    double activation_bytes = (InputElements(first) * (first.op == LayerOp::kAdd ? 2 : 1) +
+                               OutputElements(last) * output_share) *
+                              batch * precision.activation_bytes;
+    if (activation_bytes + weight_bytes <= device.on_chip_bytes) activation_bytes = 0;
+    const double bytes = activation_bytes + weight_bytes;
+    const double memory_s = bytes / (device.bandwidth_gbs * 1e9 * efficiency.bandwidth) /
+                            Ramp(bytes * 1e-3, efficiency.half_kbytes);
+    compute_s /= Ramp(macs * 1e-6, efficiency.half_mmacs);
+    const double overhead_us = efficiency.overhead_us.value_or(device.overhead_us);
+    const double work_us = std::max(compute_s, memory_s) * 1e6;
+    double latency_us = work_us + overhead_us;
+    std::string bound = overhead_us > work_us ? "overhead"
+                        : compute_s >= memory_s ? "compute"
+                                                : "memory";
+    if (eager && device.eager_overhead_us > latency_us) {
+      latency_us = device.eager_overhead_us;
+      bound = "dispatch";
+    }
+    total_us += latency_us;
+    double energy_pj = 0;
+    if (device.has_energy) {
+      energy_pj = macs * device.pj_per_mac.at(precision.key) + bytes * device.pj_per_byte +
+                  device.static_w * latency_us * 1e6;
+      total_pj += energy_pj;
+    }
+    if (options.breakdown) {
+      LayerCost layer_cost;
+      layer_cost.first_layer = layers[step.begin].first;
+      layer_cost.layer_count = layers[step.end - 1].first - layers[step.begin].first + 1;
+      for (size_t i = step.begin; i < step.end; ++i) {
+        const Layer& layer = layers[i].second;
+        std::string name = FusionName(layer.op);
+        if (layer.op == LayerOp::kConv) {
+          name = (EfficiencyKind(layer) == "depthwise" ? "dwconv" : "conv") +
+                 std::to_string(layer.kernel) + "x" + std::to_string(layer.kernel);
+        }
+        layer_cost.op += (layer_cost.op.empty() ? "" : "+") + name;
+      }
+      layer_cost.precision = precision.label;
+      layer_cost.macs = macs;
+      layer_cost.bytes = bytes;
+      layer_cost.latency_ms = latency_us * 1e-3;
+      if (device.has_energy) layer_cost.energy_mj = energy_pj * 1e-9;
+      layer_cost.bound = bound;
+      layer_cost.efficiency = efficiency_key;
+      cost.layers.push_back(layer_cost);
+    }
+  }
+  cost.ok = true;
+  cost.latency_ms = total_us * 1e-3;
+  if (device.has_energy) cost.energy_mj = total_pj * 1e-9;
+  return cost;
+}
+
+namespace {
+
+class RooflineDeviceModel : public DeviceModel {
+ public:
+  RooflineDeviceModel(DeviceInfo info, DeviceSpec spec)
+      : DeviceModel(std::move(info)), spec_(std::move(spec)) {}
+
+ protected:
+  DeviceCost CostOf(const NetworkSpec& spec, const CostOptions& options) const override {
+    if (spec.layers.empty()) {
+      DeviceCost cost;
+      cost.error = name() + ": the network has no layers";
+      return cost;
+    }
+    return RooflineCost(spec_, name(), spec, options);
+  }
+
+ private:
+  DeviceSpec spec_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, DeviceInfo info) {
+  const bool calibrated = config.String("kind") == "calibrated";
+  config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
+                     "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
+                     "efficiency", "calibration"});
+  if (calibrated && !config.Has("calibration")) {
+    config.Fail("a calibrated device records what it was fitted on under 'calibration:'");
+  }
+  info.kind = calibrated ? "calibrated" : "roofline";
+  DeviceSpec spec = ParseDeviceSpec(config);
+  info.provides_energy = spec.has_energy;
+  return std::make_unique<RooflineDeviceModel>(std::move(info), std::move(spec));
+}
+
+}  // namespace hwnas
