@@ -208,14 +208,16 @@ std::string Today() {
   return text;
 }
 
-// A flow list of single-quoted strings (a quote inside is doubled, as YAML wants).
+// A single-quoted YAML string (a quote inside is doubled, as YAML wants).
+std::string YamlQuoted(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  return quoted + "'";
+}
+
 std::string YamlList(const std::vector<std::string>& items) {
   std::string text = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    std::string quoted = "'";
-    for (char c : items[i]) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-    text += (i ? ", " : "") + quoted + "'";
-  }
+  for (size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + YamlQuoted(items[i]);
   return text + "]";
 }
 
@@ -286,8 +288,9 @@ int RunCalibrate(const Args& args) {
        << ": the roofline of " << base_path
        << "\n# with efficiencies fitted by least squares on relative error to the measurements"
           " under `calibration`.\n"
-       << "name: " << name << "\ndescription: '" << base.String("description", name)
-       << ", calibrated on measurements'\nkind: calibrated\n";
+       << "name: " << name << "\ndescription: "
+       << YamlQuoted(base.String("description", name) + ", calibrated on measurements")
+       << "\nkind: calibrated\n";
   if (base.Has("sources")) yaml << "sources: " << YamlList(base.StringList("sources")) << "\n";
   yaml << DeviceSpecYaml(result.fitted) << "calibration:\n  base: " << base_path
        << "\n  date: " << Today() << "\n  fitted_rows: " << samples.size()

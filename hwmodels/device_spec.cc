@@ -45,9 +45,9 @@ std::string Number(double v) {
 }  // namespace
 
 const std::vector<std::string>& EfficiencyOpKinds() {
-  static const std::vector<std::string> kinds = {"conv",  "pointwise", "depthwise", "linear",
-                                                 "pool",  "gap",       "add",       "bn",
-                                                 "relu"};
+  static const std::vector<std::string> kinds = {"conv", "pointwise", "depthwise", "linear",
+                                                 "pool", "gap",       "add",       "bn",
+                                                 "relu", "convert"};
   return kinds;
 }
 

@@ -117,8 +117,20 @@ Precision ResolvePrecision(const DeviceSpec& device, const Layer& layer,
   if (device.peak_tops.count(wanted)) {
     return {wanted, wanted, policy.w_bits / 8.0, policy.a_bits / 8.0, ""};
   }
-  const auto wider = std::lower_bound(device.native_int_bits.begin(),
-                                      device.native_int_bits.end(), bits);
+  auto next_native = [&](int b) {
+    return std::lower_bound(device.native_int_bits.begin(), device.native_int_bits.end(), b);
+  };
+  const auto wider = next_native(bits);
+  if (device.unsupported_bits == UnsupportedBits::kNextSupported &&
+      next_native(policy.w_bits) != device.native_int_bits.end() &&
+      next_native(policy.a_bits) != device.native_int_bits.end()) {
+    // A device with per-operand rates (w4a8) widens each operand on its own.
+    const int w = *next_native(policy.w_bits);
+    const int a = *next_native(policy.a_bits);
+    std::string key = "w";
+    key += std::to_string(w) + "a" + std::to_string(a);
+    if (device.peak_tops.count(key)) return {key, pair + "->" + key, w / 8.0, a / 8.0, ""};
+  }
   if (device.unsupported_bits == UnsupportedBits::kNextSupported &&
       wider != device.native_int_bits.end()) {
     // The data is stored at the width it executes at.
@@ -257,18 +269,105 @@ double Ramp(double size, double half_size) {
   return half_size > 0 && size > 0 ? size / (size + half_size) : 1.0;
 }
 
+// The work of one launched step, before the device turns it into time and energy.
+struct StepWork {
+  int first_layer = 0;
+  int layer_count = 1;
+  std::string op;
+  std::string precision_key;
+  std::string precision_label;
+  std::string efficiency_kind;
+  double macs = 0;
+  double bytes = 0;
+  double compute_s = 0;  // at full efficiency ramp
+};
+
+// Sums steps into a network's cost, with the breakdown when asked.
+class CostAccumulator {
+ public:
+  CostAccumulator(const DeviceSpec& device, const CostOptions& options)
+      : device_(device), options_(options) {}
+
+  void Add(const StepWork& work) {
+    const Efficiency& efficiency = device_.EfficiencyFor(work.efficiency_kind, work.precision_key);
+    const double compute_s = work.compute_s / efficiency.compute /
+                             Ramp(work.macs * 1e-6, efficiency.half_mmacs);
+    const double memory_s = work.bytes / (device_.bandwidth_gbs * 1e9 * efficiency.bandwidth) /
+                            Ramp(work.bytes * 1e-3, efficiency.half_kbytes);
+    const double overhead_us = efficiency.overhead_us.value_or(device_.overhead_us);
+    const double work_us = std::max(compute_s, memory_s) * 1e6;
+    double latency_us = work_us + overhead_us;
+    std::string bound = overhead_us > work_us ? "overhead"
+                        : compute_s >= memory_s ? "compute"
+                                                : "memory";
+    if (options_.mode == ExecutionMode::kEager && device_.eager_overhead_us > latency_us) {
+      latency_us = device_.eager_overhead_us;
+      bound = "dispatch";
+    }
+    total_us_ += latency_us;
+    double energy_pj = 0;
+    if (device_.has_energy) {
+      energy_pj = work.macs * device_.pj_per_mac.at(work.precision_key) +
+                  work.bytes * device_.pj_per_byte + device_.static_w * latency_us * 1e6;
+      total_pj_ += energy_pj;
+    }
+    if (!options_.breakdown) return;
+    LayerCost row;
+    row.first_layer = work.first_layer;
+    row.layer_count = work.layer_count;
+    row.op = work.op;
+    row.precision = work.precision_label;
+    row.macs = work.macs;
+    row.bytes = work.bytes;
+    row.latency_ms = latency_us * 1e-3;
+    if (device_.has_energy) row.energy_mj = energy_pj * 1e-9;
+    row.bound = bound;
+    row.efficiency = work.efficiency_kind + "/" + work.precision_key;
+    rows_.push_back(std::move(row));
+  }
+
+  DeviceCost Finish() {
+    DeviceCost cost;
+    cost.ok = true;
+    cost.latency_ms = total_us_ * 1e-3;
+    if (device_.has_energy) cost.energy_mj = total_pj_ * 1e-9;
+    cost.layers = std::move(rows_);
+    return cost;
+  }
+
+ private:
+  const DeviceSpec& device_;
+  const CostOptions& options_;
+  double total_us_ = 0;
+  double total_pj_ = 0;
+  std::vector<LayerCost> rows_;
+};
+
+std::string StepName(const std::vector<std::pair<int, Layer>>& layers, const Step& step) {
+  std::string name;
+  for (size_t i = step.begin; i < step.end; ++i) {
+    const Layer& layer = layers[i].second;
+    std::string op = FusionName(layer.op);
+    if (layer.op == LayerOp::kConv) {
+      op = (EfficiencyKind(layer) == "depthwise" ? "dwconv" : "conv") +
+           std::to_string(layer.kernel) + "x" + std::to_string(layer.kernel);
+    }
+    name += (name.empty() ? "" : "+") + op;
+  }
+  return name;
+}
+
 }  // namespace
 
 DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name,
                         const NetworkSpec& spec, const CostOptions& options) {
-  DeviceCost cost;
-  cost.source = CostSource::kPredicted;
-  const bool eager = options.mode == ExecutionMode::kEager;
   const auto layers = ExpandFactorised(spec, device.prunes_unused_ops);
   const double batch = options.batch;
-  double total_us = 0;
-  double total_pj = 0;
-  for (const Step& step : FuseSteps(device, layers, eager)) {
+  CostAccumulator total(device, options);
+  // The width the previous step wrote its output at; the input arrives in the run's format.
+  double stored_bytes = FloatBytes(options.float_format);
+  std::string stored_label(FloatFormatName(options.float_format));
+  for (const Step& step : FuseSteps(device, layers, options.mode == ExecutionMode::kEager)) {
     // The step's precision and efficiency come from its first compute layer (the conv of a
     // conv+bn+relu), else from its first layer.
     size_t lead = step.begin;
@@ -281,80 +380,58 @@ DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name
     const Layer& lead_layer = layers[lead].second;
     const Precision precision = ResolvePrecision(device, lead_layer, options);
     if (!precision.error.empty()) {
+      DeviceCost cost;
       cost.error = device_name + ": layer " + std::to_string(layers[lead].first) + " (" +
                    std::string(LayerOpName(lead_layer.op)) + "): " + precision.error;
-      cost.layers.clear();
       return cost;
-    }
-    double compute_s = 0;
-    double macs = 0;
-    double weight_bytes = 0;
-    double output_share = 1;
-    const std::string efficiency_key = EfficiencyKind(lead_layer) + "/" + precision.key;
-    const Efficiency& efficiency = device.EfficiencyFor(EfficiencyKind(lead_layer), precision.key);
-    for (size_t i = step.begin; i < step.end; ++i) {
-      const Layer& layer = layers[i].second;
-      const SparseWork work = ApplySparsity(device, layer, precision.weight_bytes);
-      const double layer_macs = work.macs * batch * (IsCompute(layer) ? 1.0 : output_share);
-      macs += layer_macs;
-      weight_bytes += IsCompute(layer) ? work.weight_bytes : 0.0;
-      compute_s += layer_macs / (device.peak_tops.at(precision.key) * 0.5e12 *
-                                 efficiency.compute * work.compute_speedup);
-      if (IsCompute(layer)) output_share = work.output_share;
     }
     const Layer& first = layers[step.begin].second;
     const Layer& last = layers[step.end - 1].second;
+    if (precision.activation_bytes != stored_bytes) {
+      // Data in another width is quantized or dequantized first: a memory-bound pass.
+      StepWork convert;
+      convert.first_layer = layers[step.begin].first;
+      convert.layer_count = 0;
+      convert.op = "convert";
+      convert.precision_key = precision.key;
+      convert.precision_label = stored_label + "->" + precision.key;
+      convert.efficiency_kind = "convert";
+      const double elements = InputElements(first) * batch;
+      convert.macs = elements;
+      convert.bytes = elements * (stored_bytes + precision.activation_bytes);
+      convert.compute_s = elements / (device.peak_tops.at(precision.key) * 0.5e12);
+      total.Add(convert);
+    }
+    StepWork work;
+    work.first_layer = layers[step.begin].first;
+    work.layer_count = layers[step.end - 1].first - layers[step.begin].first + 1;
+    work.op = StepName(layers, step);
+    work.precision_key = precision.key;
+    work.precision_label = precision.label;
+    work.efficiency_kind = EfficiencyKind(lead_layer);
+    double weight_bytes = 0;
+    double output_share = 1;
+    for (size_t i = step.begin; i < step.end; ++i) {
+      const Layer& layer = layers[i].second;
+      const SparseWork sparse = ApplySparsity(device, layer, precision.weight_bytes);
+      const double layer_macs = sparse.macs * batch * (IsCompute(layer) ? 1.0 : output_share);
+      work.macs += layer_macs;
+      weight_bytes += IsCompute(layer) ? sparse.weight_bytes : 0.0;
+      work.compute_s +=
+          layer_macs / (device.peak_tops.at(precision.key) * 0.5e12 * sparse.compute_speedup);
+      if (IsCompute(layer)) output_share = sparse.output_share;
+    }
     double activation_bytes = (InputElements(first) * (first.op == LayerOp::kAdd ? 2 : 1) +
                                OutputElements(last) * output_share) *
                               batch * precision.activation_bytes;
     if (activation_bytes + weight_bytes <= device.on_chip_bytes) activation_bytes = 0;
-    const double bytes = activation_bytes + weight_bytes;
-    const double memory_s = bytes / (device.bandwidth_gbs * 1e9 * efficiency.bandwidth) /
-                            Ramp(bytes * 1e-3, efficiency.half_kbytes);
-    compute_s /= Ramp(macs * 1e-6, efficiency.half_mmacs);
-    const double overhead_us = efficiency.overhead_us.value_or(device.overhead_us);
-    const double work_us = std::max(compute_s, memory_s) * 1e6;
-    double latency_us = work_us + overhead_us;
-    std::string bound = overhead_us > work_us ? "overhead"
-                        : compute_s >= memory_s ? "compute"
-                                                : "memory";
-    if (eager && device.eager_overhead_us > latency_us) {
-      latency_us = device.eager_overhead_us;
-      bound = "dispatch";
-    }
-    total_us += latency_us;
-    double energy_pj = 0;
-    if (device.has_energy) {
-      energy_pj = macs * device.pj_per_mac.at(precision.key) + bytes * device.pj_per_byte +
-                  device.static_w * latency_us * 1e6;
-      total_pj += energy_pj;
-    }
-    if (options.breakdown) {
-      LayerCost layer_cost;
-      layer_cost.first_layer = layers[step.begin].first;
-      layer_cost.layer_count = layers[step.end - 1].first - layers[step.begin].first + 1;
-      for (size_t i = step.begin; i < step.end; ++i) {
-        const Layer& layer = layers[i].second;
-        std::string name = FusionName(layer.op);
-        if (layer.op == LayerOp::kConv) {
-          name = (EfficiencyKind(layer) == "depthwise" ? "dwconv" : "conv") +
-                 std::to_string(layer.kernel) + "x" + std::to_string(layer.kernel);
-        }
-        layer_cost.op += (layer_cost.op.empty() ? "" : "+") + name;
-      }
-      layer_cost.precision = precision.label;
-      layer_cost.macs = macs;
-      layer_cost.bytes = bytes;
-      layer_cost.latency_ms = latency_us * 1e-3;
-      if (device.has_energy) layer_cost.energy_mj = energy_pj * 1e-9;
-      layer_cost.bound = bound;
-      layer_cost.efficiency = efficiency_key;
-      cost.layers.push_back(layer_cost);
-    }
+    work.bytes = activation_bytes + weight_bytes;
+    total.Add(work);
+    stored_bytes = precision.activation_bytes;
+    stored_label = precision.key;
   }
-  cost.ok = true;
-  cost.latency_ms = total_us * 1e-3;
-  if (device.has_energy) cost.energy_mj = total_pj * 1e-9;
+  DeviceCost cost = total.Finish();
+  cost.source = CostSource::kPredicted;
   return cost;
 }
 

@@ -45,6 +45,8 @@ inline const std::vector<std::string> kShippedLutDevices = {
 inline const std::vector<std::string> kShippedCalibratedDevices = {
     "edgegpu-calibrated", "edgetpu-calibrated", "eyeriss-calibrated", "fpga-calibrated",
     "h100",               "pixel3-calibrated",  "raspi4-calibrated"};
+// Rooflines from published figures alone.
+inline const std::vector<std::string> kShippedRooflineDevices = {"bitfusion"};
 // Every device YAML in configs/devices/ by name, sorted, as "unknown device" errors list them.
 inline std::string DeviceConfigList() {
   std::vector<std::string> names;

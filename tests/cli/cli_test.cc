@@ -61,7 +61,8 @@ TEST_F(CliTest, DevicesListsEveryShippedDevice) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = test::SplitLines(r.out);
   ASSERT_EQ(lines.size(), 1 + kShippedDevices.size() + test::kShippedLutDevices.size() +
-                             test::kShippedCalibratedDevices.size())
+                             test::kShippedCalibratedDevices.size() +
+                             test::kShippedRooflineDevices.size())
       << r.out;
   EXPECT_EQ(lines[0], "device,kind,provides,description");
   // device -> its CSV line
@@ -73,6 +74,9 @@ TEST_F(CliTest, DevicesListsEveryShippedDevice) {
   }
   for (const auto& d : test::kShippedCalibratedDevices) {
     EXPECT_EQ(rows[d].rfind(d + ",calibrated,", 0), 0u) << rows[d];
+  }
+  for (const auto& d : test::kShippedRooflineDevices) {
+    EXPECT_EQ(rows[d].rfind(d + ",roofline,", 0), 0u) << rows[d];
   }
   EXPECT_NE(rows["edgegpu"].find(",\"latency, energy\","), std::string::npos) << rows["edgegpu"];
   EXPECT_NE(rows["edgetpu"].find(",latency,"), std::string::npos) << rows["edgetpu"];
