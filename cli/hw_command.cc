@@ -18,6 +18,7 @@
 #include "core/paths.h"
 #include "core/rng.h"
 #include "hwmodels/calibration.h"
+#include "hwmodels/calibration_record.h"
 #include "hwmodels/dtype.h"
 #include "hwmodels/measured_network.h"
 #include "hwmodels/net_file.h"
@@ -125,13 +126,13 @@ int RunPredict(const Args& args) {
     if (options.breakdown && cost.ok) {
       for (size_t i = 0; i < cost.layers.size(); ++i) {
         const LayerCost& step = cost.layers[i];
+        std::string span = std::to_string(step.first_layer);
+        if (step.layer_count > 1) {
+          span += '-';
+          span += std::to_string(step.first_layer + step.layer_count - 1);
+        }
         std::vector<std::string> row = {
-            spec.key, std::to_string(i),
-            std::to_string(step.first_layer) +
-                (step.layer_count > 1
-                     ? "-" + std::to_string(step.first_layer + step.layer_count - 1)
-                     : ""),
-            step.op, step.precision, FormatNumber(step.macs * 1e-6, 4),
+            spec.key, std::to_string(i), span, step.op, step.precision, FormatNumber(step.macs * 1e-6, 4),
             FormatNumber(step.bytes * 1e-3, 4), step.bound, FormatNumber(step.latency_ms, 5)};
         if (energy) row.push_back(FormatOptional(step.energy_mj, 5));
         row.push_back(status);
@@ -149,36 +150,6 @@ int RunPredict(const Args& args) {
   return failures == 0 ? 0 : 1;
 }
 
-// What a calibrated device file says it was fitted on, so validation leaves it out.
-struct FittedOn {
-  std::set<std::string> files;  // measurement files whose unnamed rows were fitted on
-  std::set<std::string> nets;   // networks (net ids or candidate strings) fitted on
-};
-
-FittedOn ReadFittedOn(const std::string& device_path) {
-  FittedOn fitted;
-  const ConfigNode config = ConfigNode::LoadFile(device_path);
-  if (!config.Has("calibration")) return fitted;
-  const ConfigNode record = config.Child("calibration");
-  for (const char* key : {"measurements"}) {
-    if (record.Has(key)) {
-      for (const auto& file : record.StringList(key)) {
-        fitted.files.insert(std::filesystem::weakly_canonical(file).string());
-      }
-    }
-  }
-  for (const char* key : {"fitted_nets", "fitted_candidates"}) {
-    if (record.Has(key)) {
-      for (const auto& net : record.StringList(key)) fitted.nets.insert(net);
-    }
-  }
-  return fitted;
-}
-
-std::string FileOf(const std::string& origin) {
-  return std::filesystem::weakly_canonical(origin.substr(0, origin.rfind(':'))).string();
-}
-
 // Every candidate of a space a table device can cost, with its measured latency.
 std::vector<MeasuredNetwork> TableTruth(const Args& args, const std::string& command) {
   const auto truth = LoadDeviceModel(DeviceConfigPath(args.Require("against")));
@@ -188,16 +159,8 @@ std::vector<MeasuredNetwork> TableTruth(const Args& args, const std::string& com
                       truth->info().kind);
   }
   const auto space = LoadSearchSpace(args.Require("space"));
-  const double size = space->GridSize();
-  if (size > 1e6) {
-    throw ConfigError("hwnas hw " + command + ": --space: " + space->name() +
-                      " is too large to enumerate against a table device");
-  }
   std::vector<NetworkSpec> networks;
-  for (uint64_t i = 0; i < static_cast<uint64_t>(size); ++i) {
-    const Candidate candidate = space->GridPoint(i);
-    if (space->IsValid(candidate)) networks.push_back(space->Expand(candidate));
-  }
+  for (const auto& candidate : space->AllValid()) networks.push_back(space->Expand(candidate));
   return MeasureWith(*truth, networks, ReadDtype(args));
 }
 
@@ -268,10 +231,6 @@ int RunCalibrate(const Args& args) {
       if (!held.count(row.net)) rows.push_back(std::move(row));
     }
     samples = PairMeasurements(rows, nets);
-    std::vector<std::string> files;
-    for (const auto& path : SplitList(args.Require("measurements"))) {
-      files.push_back(std::filesystem::weakly_canonical(path).string());
-    }
     record << "  measurements: " << YamlList(SplitList(args.Require("measurements")))
            << "\n  nets: '" << args.String("nets").value_or("") << "'\n  fitted_nets: "
            << YamlList(fitted_nets) << "\n  held_out_nets: "
@@ -312,7 +271,7 @@ int RunValidate(const Args& args) {
   const std::string format = args.Choice("format", kOutputFormats, "table");
   const std::string device_path = DeviceConfigPath(args.Require("device"));
   const auto device = LoadDeviceModel(device_path);
-  const FittedOn fitted = ReadFittedOn(device_path);
+  const CalibrationRecord fitted = ReadCalibrationRecord(device_path);
   std::vector<MeasuredNetwork> truth;
   size_t excluded = 0;
   if (args.Has("against")) {
@@ -321,9 +280,7 @@ int RunValidate(const Args& args) {
     const auto nets = NetsById(args);
     std::vector<Measurement> rows;
     for (auto& row : LoadAllMeasurements(args)) {
-      const bool seen = fitted.nets.count(row.net) ||
-                        (row.net.empty() && fitted.files.count(FileOf(row.origin)));
-      if (seen) {
+      if (fitted.Covers(row)) {
         ++excluded;
       } else {
         rows.push_back(std::move(row));

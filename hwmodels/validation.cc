@@ -28,4 +28,16 @@ ValidationReport Validate(const std::vector<double>& predicted, const std::vecto
   return report;
 }
 
+ValidationReport ValidateDevice(const DeviceModel& device,
+                                const std::vector<MeasuredNetwork>& measured) {
+  std::vector<double> predicted, truth;
+  for (const auto& m : measured) {
+    const DeviceCost cost = device.Cost(m.spec, m.options);
+    if (!cost.ok) throw ConfigError(m.id + ": " + cost.error);
+    predicted.push_back(cost.latency_ms);
+    truth.push_back(m.measured_ms);
+  }
+  return Validate(predicted, truth);
+}
+
 }  // namespace hwnas

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "hwmodels/measured_network.h"
+
 namespace hwnas {
 
 struct ValidationReport {
@@ -15,5 +17,10 @@ struct ValidationReport {
 };
 
 ValidationReport Validate(const std::vector<double>& predicted, const std::vector<double>& measured);
+
+// Costs each measured network on the device and compares. Throws ConfigError naming the
+// measurement the device cannot cost.
+ValidationReport ValidateDevice(const DeviceModel& device,
+                                const std::vector<MeasuredNetwork>& measured);
 
 }  // namespace hwnas

@@ -120,7 +120,11 @@ Observation Run::Observe(const Candidate& candidate, const EvaluationRecord& rec
   std::vector<DeviceCost> costs(devices_.size());
   for (size_t d = 0; d < devices_.size() && d < record.devices.size(); ++d) {
     const auto& r = record.devices[d];
-    costs[d] = DeviceCost{r.status == "OK", r.error, r.latency_ms, r.energy_mj, CostSource::kMeasured};
+    costs[d].ok = r.status == "OK";
+    costs[d].error = r.error;
+    costs[d].latency_ms = r.latency_ms;
+    costs[d].energy_mj = r.energy_mj;
+    costs[d].source = CostSource::kMeasured;
   }
   o.violation = Violation(costs);
   if (record.status != "OK") return o;

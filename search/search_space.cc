@@ -99,6 +99,20 @@ Candidate SearchSpace::GridPoint(uint64_t index) const {
   return c;
 }
 
+std::vector<Candidate> SearchSpace::AllValid() const {
+  constexpr double kLimit = 1e6;
+  if (GridSize() > kLimit) {
+    throw ConfigError("space '" + name_ + "' has " + std::to_string(GridSize()) +
+                      " grid points, too many to list (limit 1e6)");
+  }
+  std::vector<Candidate> all;
+  for (uint64_t i = 0; i < static_cast<uint64_t>(GridSize()); ++i) {
+    Candidate candidate = GridPoint(i);
+    if (IsValid(candidate)) all.push_back(std::move(candidate));
+  }
+  return all;
+}
+
 NetworkSpec SearchSpace::Expand(const Candidate& candidate) const {
   NetworkSpec spec = BuildNetwork(candidate);
   spec.key = Format(candidate);

@@ -45,6 +45,8 @@ class SearchSpace {
   // Points of the knob grid (valid or not), and the index-th of them in mixed radix order.
   double GridSize() const;
   Candidate GridPoint(uint64_t index) const;
+  // Every valid candidate, in grid order. Throws ConfigError for a space too large to list.
+  std::vector<Candidate> AllValid() const;
 
   Candidate Sample(Rng& rng) const;
   // Changes each knob with probability `rate`, and at least one knob always.

@@ -1,0 +1,40 @@
+#include "hwmodels/calibration_record.h"
+
+#include <filesystem>
+
+#include "core/config_node.h"
+
+namespace hwnas {
+
+namespace {
+
+std::string CanonicalFile(const std::string& path) {
+  return std::filesystem::weakly_canonical(path).string();
+}
+
+}  // namespace
+
+bool CalibrationRecord::Covers(const Measurement& row) const {
+  if (nets.count(row.net)) return true;
+  const std::string file = row.origin.substr(0, row.origin.rfind(':'));
+  return row.net.empty() && files.count(CanonicalFile(file));
+}
+
+CalibrationRecord ReadCalibrationRecord(const std::string& device_path) {
+  CalibrationRecord record;
+  const ConfigNode config = ConfigNode::LoadFile(device_path);
+  if (!config.Has("calibration")) return record;
+  const ConfigNode calibration = config.Child("calibration");
+  if (calibration.Has("measurements")) {
+    for (const auto& file : calibration.StringList("measurements")) {
+      record.files.insert(CanonicalFile(file));
+    }
+  }
+  for (const char* key : {"fitted_nets", "fitted_candidates"}) {
+    if (!calibration.Has(key)) continue;
+    for (const auto& net : calibration.StringList(key)) record.nets.insert(net);
+  }
+  return record;
+}
+
+}  // namespace hwnas

@@ -1,0 +1,23 @@
+// What a calibrated device file says it was fitted on (its `calibration:` mapping), so that
+// validation judges it only on measurements it has not seen.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "hwmodels/measurement.h"
+
+namespace hwnas {
+
+struct CalibrationRecord {
+  std::set<std::string> files;  // measurement files (canonical paths) fitted on
+  std::set<std::string> nets;   // networks fitted on: net ids, or candidate strings
+
+  // A row of a network fitted on, or a layer row of a file fitted on.
+  bool Covers(const Measurement& row) const;
+};
+
+// The record of a device file; empty for a device that was not calibrated.
+CalibrationRecord ReadCalibrationRecord(const std::string& device_path);
+
+}  // namespace hwnas
