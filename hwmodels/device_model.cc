@@ -40,7 +40,13 @@ DeviceCost DeviceModel::Cost(const NetworkSpec& spec, const CostOptions& options
         layer.stride < 1 || layer.groups < 1) {
       return refuse(where + "zero-size or negative shape");
     }
-    if (layer.HOut() < 1) return refuse(where + "the kernel is larger than the padded input");
+    // Checked directly too: with a stride, HOut()'s division rounds a negative span up to 0
+    // and reports one output (a 5x5 kernel over a 4x4 input at stride 2).
+    const bool windowed = layer.op == LayerOp::kConv || layer.op == LayerOp::kAvgPool ||
+                          layer.op == LayerOp::kMaxPool;
+    if (layer.HOut() < 1 || (windowed && layer.h_in + 2 * layer.padding < layer.kernel)) {
+      return refuse(where + "the kernel is larger than the padded input");
+    }
     if (layer.cin % layer.groups != 0 || layer.cout % layer.groups != 0) {
       return refuse(where + "groups must divide the channels");
     }
