@@ -88,7 +88,8 @@ void PrintRow(const Case& c) {
 
 // Measurement rows of `files` the device was not fitted on, optionally of one mode and kind.
 std::vector<MeasuredNetwork> HeldOutRows(const std::string& device, const std::string& files,
-                                         const std::string& nets_file, const std::string& mode) {
+                                         const std::string& nets_file, const std::string& mode,
+                                         TimingStatistic timing = TimingStatistic::kMedian) {
   const CalibrationRecord record =
       ReadCalibrationRecord(Path("configs/devices/" + device + ".yaml"));
   std::map<std::string, NetworkSpec> nets;
@@ -97,7 +98,7 @@ std::vector<MeasuredNetwork> HeldOutRows(const std::string& device, const std::s
   for (auto& row : LoadMeasurements(Path(files))) {
     if (!record.Covers(row) && row.IsNetwork() && row.mode == mode) rows.push_back(row);
   }
-  return PairMeasurements(rows, nets);
+  return PairMeasurements(rows, nets, timing);
 }
 
 // Every NAS-Bench-201 architecture a table device measured, but the calibration's 100.
@@ -170,10 +171,15 @@ int main() {
                        Nb201HeldOut(device, device + "-calibrated"), "tau>=0.9"});
     }
     if (std::filesystem::exists(Path("configs/devices/host-cpu.yaml"))) {
-      cases.push_back({"host-cpu", "data/host-cpu validation nets",
-                       HeldOutRows("host-cpu", "data/host-cpu/validation_measurements.csv",
-                                   "data/host-cpu/validation_nets.jsonl", "graph"),
-                       ">=90% within10"});
+      // Fitted on minimum times: this machine is shared, and medians carry others' load.
+      for (const auto& [label, timing] :
+           {std::pair{"host-cpu validation nets, min", TimingStatistic::kMin},
+            std::pair{"host-cpu validation nets, median", TimingStatistic::kMedian}}) {
+        cases.push_back({"host-cpu", label,
+                         HeldOutRows("host-cpu", "data/host-cpu/validation_measurements.csv",
+                                     "data/host-cpu/validation_nets.jsonl", "graph", timing),
+                         ">=90% within10"});
+      }
     }
     for (const auto& c : cases) PrintRow(c);
     PrintLutSums();

@@ -59,6 +59,17 @@ std::vector<Measurement> LoadAllMeasurements(const Args& args) {
   return rows;
 }
 
+// The device file a flag names: a device name in configs/devices, or a path to a .yaml.
+std::string DeviceFlag(const Args& args, const std::string& flag) {
+  const std::string name = args.Require(flag);
+  const std::string path = DeviceConfigPath(name);
+  if (!std::filesystem::exists(path)) {
+    throw ConfigError("--" + flag + ": unknown device '" + name + "'; valid: " +
+                      JoinNames(KnownDeviceNames()) + " (or a path to a device .yaml)");
+  }
+  return path;
+}
+
 // Networks named by --nets, --space with --candidate, or --db with --run.
 std::vector<NetworkSpec> NetworksToCost(const Args& args) {
   if (args.Has("nets")) {
@@ -92,6 +103,11 @@ Dtype ReadDtype(const Args& args) {
   return *ParseDtype(args.Choice("dtype", names, "fp32"));
 }
 
+TimingStatistic ReadTiming(const Args& args) {
+  return args.Choice("timing", {"median", "min"}, "median") == "min" ? TimingStatistic::kMin
+                                                                     : TimingStatistic::kMedian;
+}
+
 CostOptions ReadCostOptions(const Args& args) {
   CostOptions options;
   options.batch = static_cast<int>(args.Int("batch", 1, 1 << 20).value_or(1));
@@ -104,7 +120,7 @@ CostOptions ReadCostOptions(const Args& args) {
 
 int RunPredict(const Args& args) {
   const std::string format = args.Choice("format", kOutputFormats, "table");
-  const auto device = LoadDeviceModel(DeviceConfigPath(args.Require("device")));
+  const auto device = LoadDeviceModel(DeviceFlag(args, "device"));
   const CostOptions options = ReadCostOptions(args);
   const bool energy = device->info().provides_energy;
   std::vector<Column> columns = {{"net", false}};
@@ -152,7 +168,7 @@ int RunPredict(const Args& args) {
 
 // Every candidate of a space a table device can cost, with its measured latency.
 std::vector<MeasuredNetwork> TableTruth(const Args& args, const std::string& command) {
-  const auto truth = LoadDeviceModel(DeviceConfigPath(args.Require("against")));
+  const auto truth = LoadDeviceModel(DeviceFlag(args, "against"));
   if (truth->info().kind != "table") {
     throw ConfigError("hwnas hw " + command + ": --against " + args.Require("against") +
                       ": expected a device of kind table (measurements), got " +
@@ -185,7 +201,7 @@ std::string YamlList(const std::vector<std::string>& items) {
 }
 
 int RunCalibrate(const Args& args) {
-  const std::string base_path = DeviceConfigPath(args.Require("device"));
+  const std::string base_path = DeviceFlag(args, "device");
   const ConfigNode base = ConfigNode::LoadFile(base_path);
   if (base.Choice("kind", {"roofline", "calibrated", "table", "lut"}) == "table" ||
       base.String("kind") == "lut") {
@@ -230,8 +246,15 @@ int RunCalibrate(const Args& args) {
     for (auto& row : LoadAllMeasurements(args)) {
       if (!held.count(row.net)) rows.push_back(std::move(row));
     }
-    samples = PairMeasurements(rows, nets);
-    record << "  measurements: " << YamlList(SplitList(args.Require("measurements")))
+    samples = PairMeasurements(rows, nets, ReadTiming(args));
+    // Paths in a YAML resolve against its folder, wherever hwnas runs from.
+    std::vector<std::string> relative;
+    for (const auto& path : SplitList(args.Require("measurements"))) {
+      relative.push_back(std::filesystem::relative(
+          std::filesystem::absolute(path), std::filesystem::absolute(out).parent_path()));
+    }
+    record << "  timing: " << args.Choice("timing", {"median", "min"}, "median")
+           << "\n  measurements: " << YamlList(relative)
            << "\n  nets: '" << args.String("nets").value_or("") << "'\n  fitted_nets: "
            << YamlList(fitted_nets) << "\n  held_out_nets: "
            << YamlList(std::vector<std::string>(held.begin(), held.end())) << "\n";
@@ -269,7 +292,7 @@ int RunCalibrate(const Args& args) {
 
 int RunValidate(const Args& args) {
   const std::string format = args.Choice("format", kOutputFormats, "table");
-  const std::string device_path = DeviceConfigPath(args.Require("device"));
+  const std::string device_path = DeviceFlag(args, "device");
   const auto device = LoadDeviceModel(device_path);
   const CalibrationRecord fitted = ReadCalibrationRecord(device_path);
   std::vector<MeasuredNetwork> truth;
@@ -286,7 +309,7 @@ int RunValidate(const Args& args) {
         rows.push_back(std::move(row));
       }
     }
-    truth = PairMeasurements(rows, nets);
+    truth = PairMeasurements(rows, nets, ReadTiming(args));
   }
   const auto kind = args.String("kind");
   const auto mode = args.String("mode");
@@ -354,6 +377,7 @@ Command HwCalibrateCommand() {
           {{"device", "NAME", "roofline device to start from (required)"},
            {"measurements", "CSV", "measurement files, comma-separated (hw measure, data/h100)"},
            {"nets", "FILE", "networks the measurements' net rows refer to"},
+           {"timing", "T", "median | min of each row's repetitions (min on a shared machine; default median)"},
            {"holdout-nets", "P", "share of the nets kept out of the fit, layers included (default 0)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE", "with --against: the space whose candidates it measured"},
@@ -372,6 +396,7 @@ Command HwValidateCommand() {
           {{"device", "NAME", "device to check (required)"},
            {"measurements", "CSV", "measurement files, comma-separated"},
            {"nets", "FILE", "networks the measurements' net rows refer to"},
+           {"timing", "T", "median | min of each row's repetitions (default median)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE", "with --against: the space whose candidates it measured"},
            {"dtype", "D", "with --against: how the measured networks ran, e.g. int8 (default fp32)"},

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace hwnas {
 
@@ -11,6 +12,8 @@ std::string HomeDir();
 std::string DeviceConfigDir();
 // A device argument is a path when it names a .yaml file, else a name in DeviceConfigDir().
 std::string DeviceConfigPath(const std::string& name_or_path);
+// The device names in DeviceConfigDir(), sorted: what "unknown device" errors list.
+std::vector<std::string> KnownDeviceNames();
 std::string AppVersion();
 
 }  // namespace hwnas

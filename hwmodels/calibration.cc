@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <Eigen/Dense>
 #include <tbb/parallel_for.h>
@@ -16,7 +17,7 @@ namespace hwnas {
 
 namespace {
 
-enum class Term { kCompute, kBandwidth, kOverhead, kHalfMacs, kHalfBytes, kEager };
+enum class Term { kCompute, kBandwidth, kOverhead, kHalfMacs, kHalfBytes, kGroup, kEager };
 
 struct Parameter {
   std::string key;  // efficiency key, or "" for the eager dispatch cost
@@ -58,6 +59,8 @@ class Fit {
                         Term::kHalfBytes}) {
         parameters_.push_back({key, term});
       }
+      // Only grouped convs have a per-group cost to see.
+      if (key.starts_with("depthwise/")) parameters_.push_back({key, Term::kGroup});
     }
     if (!eager_users_.empty()) parameters_.push_back({"", Term::kEager});
   }
@@ -82,11 +85,14 @@ class Fit {
       if (p.term == Term::kOverhead) e.overhead_us = value;
       if (p.term == Term::kHalfMacs) e.half_mmacs = value;
       if (p.term == Term::kHalfBytes) e.half_kbytes = value;
+      if (p.term == Term::kGroup) e.group_us = value;
     }
     return spec;
   }
 
-  Eigen::VectorXd Start(double compute, double bandwidth) const {
+  // `ramped`: small steps start less efficient than large ones; else the ramps start off.
+  Eigen::VectorXd Start(double compute, double bandwidth, bool ramped) const {
+    const double ramp_scale = ramped ? 1.0 : 1e-4;
     Eigen::VectorXd x(parameters_.size());
     for (size_t j = 0; j < parameters_.size(); ++j) {
       switch (parameters_[j].term) {
@@ -94,8 +100,13 @@ class Fit {
         case Term::kBandwidth: x[j] = std::log(bandwidth); break;
         case Term::kOverhead: x[j] = std::log(std::max(base_.overhead_us, 0.5)); break;
         // Ramps start at the median size of the key's steps, where their gradient is largest.
-        case Term::kHalfMacs: x[j] = std::log(Median(step_sizes_.at(parameters_[j].key).first)); break;
-        case Term::kHalfBytes: x[j] = std::log(Median(step_sizes_.at(parameters_[j].key).second)); break;
+        case Term::kHalfMacs:
+          x[j] = std::log(ramp_scale * Median(step_sizes_.at(parameters_[j].key).first));
+          break;
+        case Term::kHalfBytes:
+          x[j] = std::log(ramp_scale * Median(step_sizes_.at(parameters_[j].key).second));
+          break;
+        case Term::kGroup: x[j] = std::log(0.01); break;
         case Term::kEager: x[j] = std::log(std::max(base_.eager_overhead_us, 5.0)); break;
       }
     }
@@ -201,10 +212,15 @@ CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNe
     const Fit fit(base, samples);
     double best = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_x;
-    // Compute-bound, memory-bound and balanced starts.
-    for (const auto& [compute, bandwidth] :
-         std::vector<std::pair<double, double>>{{0.5, 0.5}, {0.1, 1.0}, {1.0, 0.1}}) {
-      Eigen::VectorXd x = fit.Start(compute, bandwidth);
+    // Compute-bound, memory-bound and balanced starts, with and without size ramps.
+    for (const auto& [compute, bandwidth, ramped] :
+         std::vector<std::tuple<double, double, bool>>{{0.5, 0.5, true},
+                                                       {0.1, 1.0, true},
+                                                       {1.0, 0.1, true},
+                                                       {0.5, 0.5, false},
+                                                       {0.1, 1.0, false},
+                                                       {1.0, 0.1, false}}) {
+      Eigen::VectorXd x = fit.Start(compute, bandwidth, ramped);
       int iterations = 0;
       const double cost = fit.Solve(x, iterations);
       result.iterations += iterations;

@@ -26,8 +26,10 @@ CalibrationRecord ReadCalibrationRecord(const std::string& device_path) {
   if (!config.Has("calibration")) return record;
   const ConfigNode calibration = config.Child("calibration");
   if (calibration.Has("measurements")) {
+    // Relative to the device file's folder, as every path in a YAML.
+    const auto folder = std::filesystem::path(device_path).parent_path();
     for (const auto& file : calibration.StringList("measurements")) {
-      record.files.insert(CanonicalFile(file));
+      record.files.insert(CanonicalFile((folder / file).string()));
     }
   }
   for (const char* key : {"fitted_nets", "fitted_candidates"}) {

@@ -25,13 +25,14 @@ std::map<std::string, double> PrecisionMap(const ConfigNode& node, double lo, do
 }
 
 Efficiency ReadEfficiency(const ConfigNode& node) {
-  node.ExpectKeys({"compute", "bandwidth", "overhead_us", "half_mmacs", "half_kbytes"});
+  node.ExpectKeys({"compute", "bandwidth", "overhead_us", "half_mmacs", "half_kbytes", "group_us"});
   Efficiency e;
   e.compute = node.Double("compute", 1e-6, 10.0, 1.0);
   e.bandwidth = node.Double("bandwidth", 1e-6, 10.0, 1.0);
   if (node.Has("overhead_us")) e.overhead_us = node.Double("overhead_us", 0.0, 1e6);
   e.half_mmacs = node.Double("half_mmacs", 0.0, 1e9, 0.0);
   e.half_kbytes = node.Double("half_kbytes", 0.0, 1e9, 0.0);
+  e.group_us = node.Double("group_us", 0.0, 1e6, 0.0);
   return e;
 }
 
@@ -117,20 +118,29 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
   if (config.Has("fuses")) {
     const std::vector<std::string> ops = {"conv", "linear", "bn", "relu", "add", "pool"};
     for (const auto& item : config.Child("fuses").Items()) {
-      std::vector<std::string> pattern;
-      std::stringstream text(item.AsString());
-      for (std::string op; std::getline(text, op, '+');) {
-        if (std::find(ops.begin(), ops.end(), op) == ops.end()) {
-          item.Fail("unknown op '" + op + "' in fusion '" + item.AsString() +
-                    "'; valid ops: " + JoinNames(ops));
+      const std::string text = item.AsString();
+      DeviceSpec::Fusion fusion;
+      const size_t at = text.find('@');
+      if (at != std::string::npos) {
+        fusion.precision = text.substr(at + 1);
+        if (!spec.peak_tops.count(fusion.precision)) {
+          item.Fail("fusion '" + text + "': precision '" + fusion.precision +
+                    "' is not in compute.peak_tops");
         }
-        pattern.push_back(op);
       }
-      if (pattern.size() < 2) item.Fail("a fusion joins two or more ops with '+'");
-      spec.fusions.push_back(pattern);
+      std::stringstream joined(text.substr(0, at));
+      for (std::string op; std::getline(joined, op, '+');) {
+        if (std::find(ops.begin(), ops.end(), op) == ops.end()) {
+          item.Fail("unknown op '" + op + "' in fusion '" + text + "'; valid ops: " +
+                    JoinNames(ops));
+        }
+        fusion.ops.push_back(op);
+      }
+      if (fusion.ops.size() < 2) item.Fail("a fusion joins two or more ops with '+'");
+      spec.fusions.push_back(fusion);
     }
     std::stable_sort(spec.fusions.begin(), spec.fusions.end(),
-                     [](const auto& a, const auto& b) { return a.size() > b.size(); });
+                     [](const auto& a, const auto& b) { return a.ops.size() > b.ops.size(); });
   }
 
   spec.prunes_unused_ops = config.Bool("prunes_unused_ops", false);
@@ -192,7 +202,8 @@ std::string DeviceSpecYaml(const DeviceSpec& spec) {
     out << "fuses: [";
     for (size_t i = 0; i < spec.fusions.size(); ++i) {
       std::string joined;
-      for (const auto& op : spec.fusions[i]) joined += (joined.empty() ? "" : "+") + op;
+      for (const auto& op : spec.fusions[i].ops) joined += (joined.empty() ? "" : "+") + op;
+      if (!spec.fusions[i].precision.empty()) joined += "@" + spec.fusions[i].precision;
       out << (i ? ", " : "") << joined;
     }
     out << "]\n";
@@ -206,6 +217,7 @@ std::string DeviceSpecYaml(const DeviceSpec& spec) {
       if (e.overhead_us) out << ", overhead_us: " << Number(*e.overhead_us);
       if (e.half_mmacs > 0) out << ", half_mmacs: " << Number(e.half_mmacs);
       if (e.half_kbytes > 0) out << ", half_kbytes: " << Number(e.half_kbytes);
+      if (e.group_us > 0) out << ", group_us: " << Number(e.group_us);
       out << "}\n";
     }
   }

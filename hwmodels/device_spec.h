@@ -21,6 +21,7 @@ struct Efficiency {
   std::optional<double> overhead_us;  // one launch of this op; the device's overhead_us if unset
   double half_mmacs = 0;   // MACs (millions) at which compute reaches half its share
   double half_kbytes = 0;  // bytes (thousands) at which bandwidth reaches half its share
+  double group_us = 0;     // per group and image of a grouped conv run group by group
   bool operator==(const Efficiency&) const = default;
 };
 
@@ -56,7 +57,13 @@ struct DeviceSpec {
   double static_w = 0;
   bool has_energy = false;
 
-  std::vector<std::vector<std::string>> fusions;  // e.g. {conv, bn, relu}, longest first
+  // Runs of ops the runtime fuses, longest first; `precision` limits one to steps whose lead
+  // layer runs at that precision (oneDNN fuses int8 conv+bn+relu, an eager fp32 engine not).
+  struct Fusion {
+    std::vector<std::string> ops;  // e.g. {conv, bn, relu}
+    std::string precision;         // "" = any
+  };
+  std::vector<Fusion> fusions;
   bool prunes_unused_ops = false;  // the runtime drops layers marked removable
 
   // "kind" or "kind/precision" -> efficiency; "default" covers the rest.

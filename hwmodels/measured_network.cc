@@ -6,7 +6,8 @@
 namespace hwnas {
 
 std::vector<MeasuredNetwork> PairMeasurements(const std::vector<Measurement>& rows,
-                                              const std::map<std::string, NetworkSpec>& nets) {
+                                              const std::map<std::string, NetworkSpec>& nets,
+                                              TimingStatistic timing) {
   std::vector<MeasuredNetwork> paired;
   paired.reserve(rows.size());
   for (const auto& row : rows) {
@@ -18,7 +19,7 @@ std::vector<MeasuredNetwork> PairMeasurements(const std::vector<Measurement>& ro
     m.options.batch = row.batch;
     m.options.float_format = dtype.run_format;
     m.options.mode = row.mode == "eager" ? ExecutionMode::kEager : ExecutionMode::kGraph;
-    m.measured_ms = row.median_us * 1e-3;
+    m.measured_ms = (timing == TimingStatistic::kMin ? row.min_us : row.median_us) * 1e-3;
     if (row.IsNetwork()) {
       const auto it = nets.find(row.net);
       if (it == nets.end()) {

@@ -23,10 +23,15 @@ struct MeasuredNetwork {
   double measured_ms = 0;
 };
 
+// Which of a row's timings stands for the network: the median, or the minimum, which on a
+// machine shared with other work estimates the time without their interference.
+enum class TimingStatistic { kMedian, kMin };
+
 // Network rows need `nets` (by id); a row naming a net not there is a ConfigError at its line.
 // A network row's dtype applies to the conv and linear layers that name no dtype themselves.
 std::vector<MeasuredNetwork> PairMeasurements(const std::vector<Measurement>& rows,
-                                              const std::map<std::string, NetworkSpec>& nets);
+                                              const std::map<std::string, NetworkSpec>& nets,
+                                              TimingStatistic timing = TimingStatistic::kMedian);
 
 // The latency `truth` reports for each network (a table device's measurements), for the
 // networks run as `dtype` says (an int8 Edge TPU model); networks it cannot cost are left out.

@@ -182,16 +182,20 @@ struct Step {
 };
 
 std::vector<Step> FuseSteps(const DeviceSpec& device, const std::vector<std::pair<int, Layer>>& layers,
-                            bool eager) {
+                            const CostOptions& options) {
   std::vector<Step> steps;
   for (size_t i = 0; i < layers.size();) {
     size_t length = 1;
-    if (!eager) {
-      for (const auto& pattern : device.fusions) {
+    if (options.mode != ExecutionMode::kEager) {
+      for (const auto& fusion : device.fusions) {
+        const auto& pattern = fusion.ops;
         if (i + pattern.size() > layers.size()) continue;
         bool match = true;
         for (size_t j = 0; j < pattern.size() && match; ++j) {
           match = FusionName(layers[i + j].second.op) == pattern[j];
+        }
+        if (match && !fusion.precision.empty()) {
+          match = ResolvePrecision(device, layers[i].second, options).key == fusion.precision;
         }
         if (match) {
           length = pattern.size();
@@ -280,6 +284,7 @@ struct StepWork {
   double macs = 0;
   double bytes = 0;
   double compute_s = 0;  // at full efficiency ramp
+  double group_runs = 0;  // groups x images of a grouped conv
 };
 
 // Sums steps into a network's cost, with the breakdown when asked.
@@ -294,7 +299,8 @@ class CostAccumulator {
                              Ramp(work.macs * 1e-6, efficiency.half_mmacs);
     const double memory_s = work.bytes / (device_.bandwidth_gbs * 1e9 * efficiency.bandwidth) /
                             Ramp(work.bytes * 1e-3, efficiency.half_kbytes);
-    const double overhead_us = efficiency.overhead_us.value_or(device_.overhead_us);
+    const double overhead_us =
+        efficiency.overhead_us.value_or(device_.overhead_us) + efficiency.group_us * work.group_runs;
     const double work_us = std::max(compute_s, memory_s) * 1e6;
     double latency_us = work_us + overhead_us;
     std::string bound = overhead_us > work_us ? "overhead"
@@ -367,7 +373,7 @@ DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name
   // The width the previous step wrote its output at; the input arrives in the run's format.
   double stored_bytes = FloatBytes(options.float_format);
   std::string stored_label(FloatFormatName(options.float_format));
-  for (const Step& step : FuseSteps(device, layers, options.mode == ExecutionMode::kEager)) {
+  for (const Step& step : FuseSteps(device, layers, options)) {
     // The step's precision and efficiency come from its first compute layer (the conv of a
     // conv+bn+relu), else from its first layer.
     size_t lead = step.begin;
@@ -409,6 +415,7 @@ DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name
     work.precision_key = precision.key;
     work.precision_label = precision.label;
     work.efficiency_kind = EfficiencyKind(lead_layer);
+    if (lead_layer.groups > 1) work.group_runs = lead_layer.groups * batch;
     double weight_bytes = 0;
     double output_share = 1;
     for (size_t i = step.begin; i < step.end; ++i) {

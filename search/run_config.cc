@@ -28,12 +28,7 @@ RunConfig Parse(const ConfigNode& root, const std::string& text) {
         is_path ? (std::filesystem::path(root.file()).parent_path() / name).lexically_normal().string()
                 : DeviceConfigPath(name);
     if (!std::filesystem::exists(path)) {
-      std::vector<std::string> known;
-      for (const auto& entry : std::filesystem::directory_iterator(DeviceConfigDir())) {
-        if (entry.path().extension() == ".yaml") known.push_back(entry.path().stem().string());
-      }
-      std::sort(known.begin(), known.end());
-      item.Fail("unknown device '" + name + "'; valid: " + JoinNames(known) +
+      item.Fail("unknown device '" + name + "'; valid: " + JoinNames(KnownDeviceNames()) +
                 " (or a path to a device .yaml)");
     }
     if (std::find(device_names.begin(), device_names.end(), name) != device_names.end()) {

@@ -173,7 +173,8 @@ TEST_F(HwCliTest, BadFlagsAreOneLineErrors) {
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "h100"}),
                      {"give --nets FILE, --space FILE --candidate STR, or --db FILE"});
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "tpu9000", "--nets", Nets()}),
-                     {"tpu9000.yaml"});
+                     {"--device: unknown device 'tpu9000'; valid: bitfusion, edgegpu,",
+                      "(or a path to a device .yaml)"});
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "h100", "--nets",
                             dir_.File("fixture_missing.jsonl")}),
                      {"fixture_missing.jsonl: cannot open file"});
