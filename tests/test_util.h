@@ -41,10 +41,11 @@ inline constexpr const char* kShippedDeviceList = "edgegpu, edgetpu, eyeriss, fp
 // The FBNet look-up-table devices shipped beside them.
 inline const std::vector<std::string> kShippedLutDevices = {
     "edgegpu-fbnet", "eyeriss-fbnet", "fpga-fbnet", "pixel3-fbnet", "raspi4-fbnet"};
-// The analytic devices: NAS-Bench-201 rooflines calibrated on 100 architectures, and the H100.
+// The calibrated devices: NAS-Bench-201 rooflines fitted on 100 architectures, the H100 and
+// this machine's CPU.
 inline const std::vector<std::string> kShippedCalibratedDevices = {
     "edgegpu-calibrated", "edgetpu-calibrated", "eyeriss-calibrated", "fpga-calibrated",
-    "h100",               "pixel3-calibrated",  "raspi4-calibrated"};
+    "h100",               "host-cpu",           "pixel3-calibrated",  "raspi4-calibrated"};
 // Rooflines from published figures alone.
 inline const std::vector<std::string> kShippedRooflineDevices = {"bitfusion"};
 // Every device YAML in configs/devices/ by name, sorted, as "unknown device" errors list them.
