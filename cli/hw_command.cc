@@ -2,8 +2,6 @@
 // a roofline's efficiencies to measurements, and checking a model against measurements it was
 // not fitted on.
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -17,6 +15,7 @@
 #include "core/errors.h"
 #include "core/paths.h"
 #include "core/rng.h"
+#include "core/utc_time.h"
 #include "hwmodels/calibration.h"
 #include "hwmodels/calibration_record.h"
 #include "hwmodels/dtype.h"
@@ -180,12 +179,8 @@ std::vector<MeasuredNetwork> TableTruth(const Args& args, const std::string& com
   return MeasureWith(*truth, networks, ReadDtype(args));
 }
 
-std::string Today() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d", std::gmtime(&now));
-  return text;
-}
+// The date part of UtcNow().
+std::string Today() { return UtcNow().substr(0, 10); }
 
 // A single-quoted YAML string (a quote inside is doubled, as YAML wants).
 std::string YamlQuoted(const std::string& text) {

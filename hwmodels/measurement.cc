@@ -139,6 +139,14 @@ struct ForeignFormat {
   std::function<Measurement(const RowReader&)> read;
 };
 
+// The dtype (from `dtype_column`) and timing of a layer timed in a replayed CUDA graph.
+void ReadGraphTiming(const RowReader& r, const std::string& dtype_column, Measurement& m) {
+  m.dtype = r.Text(dtype_column);
+  CheckDtype(r, dtype_column, m.dtype);
+  m.mode = "graph";
+  ReadTiming(r, m);
+}
+
 Measurement H100Row(const RowReader& r, const std::string& kind) {
   Measurement m;
   m.kind = kind;
@@ -157,10 +165,7 @@ const std::vector<ForeignFormat>& ForeignFormats() {
          Measurement m = H100Row(r, "conv");
          ReadShape(r, m, "hw");
          m.batch = r.Int("batch", 1, 1 << 20);
-         m.dtype = r.Text("dtype");
-         CheckDtype(r, "dtype", m.dtype);
-         m.mode = "graph";
-         ReadTiming(r, m);
+         ReadGraphTiming(r, "dtype", m);
          return m;
        }},
       {"tflops",  // gemm.csv: out = A[M,K] x W[K,N]
@@ -170,10 +175,7 @@ const std::vector<ForeignFormat>& ForeignFormats() {
          m.shape.cin = r.Int("K", 1, 1 << 20);
          m.shape.cout = r.Int("N", 1, 1 << 20);
          m.batch = r.Int("M", 1, 1 << 24);
-         m.dtype = r.Text("format");
-         CheckDtype(r, "format", m.dtype);
-         m.mode = "graph";
-         ReadTiming(r, m);
+         ReadGraphTiming(r, "format", m);
          return m;
        }},
       {"hw_in",  // net_layers.csv: each layer of the networks alone; convs carry BN (+ReLU)
@@ -184,10 +186,7 @@ const std::vector<ForeignFormat>& ForeignFormats() {
          ReadShape(r, m, "hw_in");
          m.batch_norm = m.kind == "conv";
          m.batch = r.Int("batch", 1, 1 << 20);
-         m.dtype = r.Text("dtype");
-         CheckDtype(r, "dtype", m.dtype);
-         m.mode = "graph";
-         ReadTiming(r, m);
+         ReadGraphTiming(r, "dtype", m);
          return m;
        }},
       {"params",  // nets.csv: whole networks, eager and graph

@@ -2,11 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <ctime>
 #include <filesystem>
 
 #include "core/errors.h"
 #include "core/paths.h"
+#include "core/utc_time.h"
 
 namespace hwnas {
 
@@ -76,14 +76,6 @@ CREATE TABLE fronts (
 );
 )sql";
 
-std::string NowUtc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 // A prepared statement with bind-by-position helpers; finalised on scope exit.
 class Statement {
@@ -251,7 +243,7 @@ int64_t Store::CreateRun(const RunRecord& run) {
   Statement s(db_,
               "INSERT INTO runs (config, config_path, seed, status, started_at, app_version, space, "
               "sampler, devices) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)");
-  s.Bind(1, run.config).Bind(2, run.config_path).Bind(3, ToSql(run.seed)).Bind(4, NowUtc());
+  s.Bind(1, run.config).Bind(2, run.config_path).Bind(3, ToSql(run.seed)).Bind(4, UtcNow());
   s.Bind(5, run.app_version).Bind(6, run.space).Bind(7, run.sampler).Bind(8, run.devices);
   s.Run();
   return sqlite3_last_insert_rowid(db_);
@@ -331,7 +323,7 @@ void Store::SetRunStatus(int64_t run_id, const std::string& status) {
   if (status == "running") {
     s.BindNullIfEmpty(2, "");
   } else {
-    s.Bind(2, NowUtc());
+    s.Bind(2, UtcNow());
   }
   s.Bind(3, run_id).Run();
 }

@@ -4,11 +4,11 @@
 #include <tbb/global_control.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <fstream>
 
 #include "core/errors.h"
 #include "core/paths.h"
+#include "core/utc_time.h"
 #include "hwmodels/host/onednn_int8.h"
 
 namespace hwnas {
@@ -51,14 +51,6 @@ std::string HostTool() {
   return "hwnas hw measure " + AppVersion() + " (nn engine fp32; " + OneDnnVersion() + " int8)";
 }
 
-std::string IsoTimeNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 namespace {
 
@@ -74,7 +66,7 @@ Measurement Row(const Timing& timing, int batch, int threads) {
   m.device = "host-cpu";
   m.source = HostSource(threads);
   m.tool = HostTool();
-  m.measured_at = IsoTimeNow();
+  m.measured_at = UtcNow();
   return m;
 }
 

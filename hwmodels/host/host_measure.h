@@ -34,8 +34,6 @@ class HostThreads {
 std::string HostSource(int threads);
 // "hwnas hw measure 0.1.0 (nn engine fp32; oneDNN 2.6.3 int8)".
 std::string HostTool();
-// Now, UTC, ISO 8601: "2026-11-25T10:04:59Z".
-std::string IsoTimeNow();
 
 // The network row (kind net; dtype fp32, int8 or mixed), then with options.layers a row per
 // conv, linear, add and gap step with the net id and the layer index. Throws UnsupportedError
