@@ -18,6 +18,8 @@
 #include "core/csv_table.h"
 #include "core/errors.h"
 #include "hwmodels/device_model.h"
+#include "hwmodels/device_spec.h"
+#include "hwmodels/roofline.h"
 
 namespace hwnas {
 
@@ -73,7 +75,11 @@ enum class MissingPolicy { kError, kNearest };
 class LutDeviceModel : public DeviceModel {
  public:
   LutDeviceModel(const ConfigNode& config, DeviceInfo info) : DeviceModel(std::move(info)) {
-    config.ExpectKeys({"name", "description", "kind", "source", "missing", "table"});
+    config.ExpectKeys(
+        {"name", "description", "kind", "source", "missing", "table", "compression_roofline"});
+    if (config.Has("compression_roofline")) {
+      scaling_ = ParseDeviceSpec(ConfigNode::LoadFile(config.Path("compression_roofline")));
+    }
     source_ = config.Choice("source", {"measured", "predicted"}) == "measured"
                   ? CostSource::kMeasured
                   : CostSource::kPredicted;
@@ -118,15 +124,23 @@ class LutDeviceModel : public DeviceModel {
     double latency_ms = 0.0;
     double energy_mj = 0.0;
     for (const LayerGroup& group : spec.CostEntries()) {
-      // The table measured uncompressed ops; this is the one place a per-entry compression scale
-      // would apply.
+      // The table measured uncompressed ops: a compressed entry is scaled by what the
+      // device's roofline says its compression changes.
+      double scale = 1.0;
+      bool scaled = false;
       for (int i = group.first_layer; i < group.first_layer + group.layer_count; ++i) {
-        if (!(spec.layers[i].policy == LayerPolicy{})) {
-          return Fail(
-              cost,
-              "layer " + std::to_string(i) + " of '" + group.signature +
-                  "' has a compression policy; the look-up table holds uncompressed fp32 ops only");
+        if (spec.layers[i].policy == LayerPolicy{}) continue;
+        if (!scaling_) {
+          return Fail(cost, "layer " + std::to_string(i) + " of '" + group.signature +
+                                "' has a compression policy; the look-up table holds "
+                                "uncompressed fp32 ops only (give compression_roofline to scale)");
         }
+        const auto ratio = CompressionScale(spec, group, options);
+        if (!ratio) return Fail(cost, "cannot scale '" + group.signature + "' for its compression");
+        scale = *ratio;
+        scaled = true;
+        cost.source = CostSource::kPredicted;
+        break;
       }
       const auto [entry, approximate] = Find(group.signature);
       if (!entry) {
@@ -139,8 +153,8 @@ class LutDeviceModel : public DeviceModel {
       if (provides_energy_ && !entry->energy_mj) {
         return Fail(cost, "no energy for '" + entry->key + "' in the table");
       }
-      latency_ms += *entry->latency_ms;
-      if (provides_energy_) energy_mj += *entry->energy_mj;
+      latency_ms += scale * *entry->latency_ms;
+      if (provides_energy_) energy_mj += scale * *entry->energy_mj;
       if (approximate) cost.source = CostSource::kPredicted;
       if (options.breakdown) {
         LayerCost row;
@@ -151,9 +165,10 @@ class LutDeviceModel : public DeviceModel {
         for (int i = group.first_layer; i < group.first_layer + group.layer_count; ++i) {
           row.macs += static_cast<double>(spec.layers[i].Macs());
         }
-        row.latency_ms = *entry->latency_ms;
-        if (provides_energy_) row.energy_mj = entry->energy_mj;
+        row.latency_ms = scale * *entry->latency_ms;
+        if (provides_energy_) row.energy_mj = scale * *entry->energy_mj;
         row.bound = approximate ? "table-nearest" : "table";
+        if (scaled) row.bound += "-scaled";
         cost.layers.push_back(std::move(row));
       }
     }
@@ -164,6 +179,20 @@ class LutDeviceModel : public DeviceModel {
   }
 
  private:
+  // Roofline latency of the group's layers as compressed over the same layers uncompressed.
+  std::optional<double> CompressionScale(const NetworkSpec& spec, const LayerGroup& group,
+                                         const CostOptions& options) const {
+    NetworkSpec compressed;
+    compressed.layers.assign(spec.layers.begin() + group.first_layer,
+                             spec.layers.begin() + group.first_layer + group.layer_count);
+    NetworkSpec dense = compressed;
+    for (auto& layer : dense.layers) layer.policy = LayerPolicy{};
+    const DeviceCost with = RooflineCost(*scaling_, name(), compressed, options);
+    const DeviceCost without = RooflineCost(*scaling_, name(), dense, options);
+    if (!with.ok || !without.ok || !(without.latency_ms > 0)) return std::nullopt;
+    return with.latency_ms / without.latency_ms;
+  }
+
   struct Match {
     const Entry* entry = nullptr;
     bool approximate = false;
@@ -205,6 +234,7 @@ class LutDeviceModel : public DeviceModel {
   CostSource source_ = CostSource::kMeasured;
   MissingPolicy missing_ = MissingPolicy::kError;
   bool provides_energy_ = false;
+  std::optional<DeviceSpec> scaling_;  // compression_roofline, when given
   std::vector<Entry> entries_;                     // in table order
   std::unordered_map<std::string, size_t> index_;  // signature -> entries_ index
 };

@@ -286,6 +286,8 @@ std::optional<NetworkSpec> HeldNetwork(const DeviceModel& device) {
 
 TEST_P(DeviceConformance, MeasuredDevicesRefuseCompressedNetworks) {
   if (IsAnalytic(*device_)) GTEST_SKIP() << "an analytic model costs compression";
+  // A look-up table with a compression roofline scales its entries instead (the next test).
+  if (ConfigNode::LoadFile(DevicePath(GetParam())).Has("compression_roofline")) GTEST_SKIP();
   const auto held = HeldNetwork(*device_);
   ASSERT_TRUE(held.has_value()) << "no shipped space has a network " << GetParam() << " holds";
   ASSERT_TRUE(held->IsUncompressed());
@@ -320,6 +322,28 @@ TEST_P(DeviceConformance, MeasuredDevicesRefuseCompressedNetworks) {
   CostOptions batch;
   batch.batch = 2;
   EXPECT_FALSE(device_->Cost(*held, batch).ok);
+}
+
+TEST_P(DeviceConformance, LookUpTablesScaleCompressedEntriesByTheirRoofline) {
+  if (!ConfigNode::LoadFile(DevicePath(GetParam())).Has("compression_roofline")) GTEST_SKIP();
+  const auto held = HeldNetwork(*device_);
+  ASSERT_TRUE(held.has_value());
+  const DeviceCost dense = device_->Cost(*held);
+  ASSERT_TRUE(dense.ok) << dense.error;
+  for (const std::string dtype : {"int8", "int4"}) {
+    NetworkSpec spec = *held;
+    ApplyDtype(*ParseDtype(dtype), spec);
+    CostOptions breakdown;
+    breakdown.breakdown = true;
+    const DeviceCost cost = device_->Cost(spec, breakdown);
+    ASSERT_TRUE(cost.ok) << dtype << ": " << cost.error;
+    // A scaled entry is a prediction, marked in the breakdown.
+    EXPECT_EQ(cost.source, CostSource::kPredicted) << dtype;
+    EXPECT_GT(cost.latency_ms, 0.0);
+    bool scaled = false;
+    for (const auto& row : cost.layers) scaled = scaled || row.bound.ends_with("-scaled");
+    EXPECT_TRUE(scaled) << dtype;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shipped, DeviceConformance, ::testing::ValuesIn(ShippedDevices()),

@@ -163,12 +163,31 @@ TEST(LutDeviceModel, RefusesOtherRunsAndCompressedLayers) {
     EXPECT_EQ(cost.error, "pixel3-fbnet: the look-up table holds batch-1 fp32 measurements only");
   }
   spec.layers[4].policy.w_bits = 8;  // the first 1x1 conv of layer 0's block
-  const DeviceCost cost = device->Cost(spec, {.breakdown = true});
+  // The shipped device scales that block's entry by its calibrated roofline ...
+  const DeviceCost dense = device->Cost(space->Expand(Uniform(*space, "k3_e3")), {.breakdown = true});
+  const DeviceCost scaled = device->Cost(spec, {.breakdown = true});
+  ASSERT_TRUE(scaled.ok) << scaled.error;
+  EXPECT_EQ(scaled.source, CostSource::kPredicted);
+  ASSERT_EQ(scaled.layers.size(), dense.layers.size());
+  for (size_t i = 0; i < dense.layers.size(); ++i) {
+    const bool compressed = scaled.layers[i].first_layer <= 4 &&
+                            4 < scaled.layers[i].first_layer + scaled.layers[i].layer_count;
+    EXPECT_EQ(scaled.layers[i].bound, compressed ? "table-scaled" : "table") << i;
+    if (!compressed) EXPECT_EQ(scaled.layers[i].latency_ms, dense.layers[i].latency_ms) << i;
+  }
+  // ... and one without compression_roofline refuses it.
+  test::TempDir dir;
+  const std::string yaml = dir.Write(
+      "fixture_lut.yaml", "name: lut-plain\nkind: lut\nsource: measured\nmissing: error\n"
+                          "table:\n  file: " + test::SourcePath("data/hw-nas-bench/fbnet_op_lut.csv") +
+                          "\n  key_column: op_key\n  latency_column: pixel3_latency_ms\n");
+  const DeviceCost cost = LoadDeviceModel(yaml)->Cost(spec, {.breakdown = true});
   EXPECT_FALSE(cost.ok);
   EXPECT_TRUE(cost.layers.empty());
   EXPECT_EQ(cost.error,
-            "pixel3-fbnet: layer 4 of 'ConvBlock_H32_W32_Cin16_Cout16_exp3_kernel3_stride1_group1' "
-            "has a compression policy; the look-up table holds uncompressed fp32 ops only");
+            "lut-plain: layer 4 of 'ConvBlock_H32_W32_Cin16_Cout16_exp3_kernel3_stride1_group1' "
+            "has a compression policy; the look-up table holds uncompressed fp32 ops only (give "
+            "compression_roofline to scale)");
 }
 
 class LutYamlTest : public ::testing::Test {
