@@ -9,6 +9,9 @@
 
 namespace hwnas {
 
+// --format, which every command that prints rows takes.
+inline const FlagSpec kFormatFlag = {"format", "FMT", "table | csv | json (default table)"};
+
 struct Command {
   std::string name;
   std::string summary;

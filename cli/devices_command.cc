@@ -37,7 +37,7 @@ int Devices(const Args& args) {
 Command DevicesCommand() {
   return {"devices",
           "the device targets in configs/devices/ and what each provides",
-          {{"format", "FMT", "table | csv | json (default table)"}},
+          {kFormatFlag},
           Devices};
 }
 

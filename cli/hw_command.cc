@@ -30,8 +30,6 @@ namespace hwnas {
 
 namespace {
 
-const FlagSpec kFormatFlag = {"format", "FMT", "table | csv | json (default table)"};
-
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> items;
   std::stringstream in(text);

@@ -107,8 +107,6 @@ int Eval(const Args& args) {
   return 0;
 }
 
-const FlagSpec kFormatFlag = {"format", "FMT", "table | csv | json (default table)"};
-
 }  // namespace
 
 Command PredictorFitCommand() {

@@ -12,7 +12,6 @@ namespace {
 
 const FlagSpec kDbFlag = {"db", "FILE", "results database (required)"};
 const FlagSpec kRunFlag = {"run", "ID", "run id (default: the newest run)"};
-const FlagSpec kFormatFlag = {"format", "FMT", "table | csv | json (default table)"};
 
 int64_t RunOrNewest(const Args& args, const Store& store) {
   if (auto id = args.Int("run", 1, INT64_MAX)) return store.Run(*id).id;

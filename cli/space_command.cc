@@ -33,7 +33,7 @@ Command SpaceShowCommand() {
   return {"space show",
           "the knobs of a search space, their choices, and the space's size",
           {{"config", "FILE", "a space YAML, or a run YAML that names one (required)"},
-           {"format", "FMT", "table | csv | json (default table)"}},
+           kFormatFlag},
           SpaceShow};
 }
 
