@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/run_selection.h"
 #include "cli/table_output.h"
 #include "core/atomic_file.h"
 #include "core/config_node.h"
@@ -22,9 +23,7 @@
 #include "hwmodels/measured_network.h"
 #include "hwmodels/net_file.h"
 #include "hwmodels/validation.h"
-#include "search/run_config.h"
 #include "search/search_space.h"
-#include "store/store.h"
 
 namespace hwnas {
 
@@ -69,22 +68,15 @@ std::string DeviceFlag(const Args& args, const std::string& flag) {
 
 // Networks named by --nets, --space with --candidate, or --db with --run.
 std::vector<NetworkSpec> NetworksToCost(const Args& args) {
-  if (args.Has("nets")) {
-    std::vector<NetworkSpec> nets = LoadNetsFile(args.Require("nets"));
-    return nets;
-  }
+  if (args.Has("nets")) return LoadNetsFile(args.Require("nets"));
   if (args.Has("candidate")) {
     const auto space = LoadSearchSpace(args.Require("space"));
     return {space->Expand(space->Parse(args.Require("candidate")))};
   }
   if (args.Has("db")) {
     const Store store(args.Require("db"), Store::Mode::kMustExist);
-    const auto runs = store.Runs();
-    if (runs.empty()) throw DatabaseError(store.path() + ": the database holds no runs yet");
-    const auto id = args.Int("run", 1, INT64_MAX);
-    const RunRecord run = id ? store.Run(*id) : runs.back();
-    const RunConfig config = ParseStoredRunConfig(run.config, run.config_path);
-    const auto space = LoadSearchSpace(config.space_path);
+    const RunRecord run = SelectedRun(args, store);
+    const auto space = RunSpace(run);
     std::vector<NetworkSpec> nets;
     for (const auto& record : store.RunEvaluations(run.id)) {
       nets.push_back(space->Expand(space->Parse(record.canonical)));
@@ -131,8 +123,9 @@ int RunPredict(const Args& args) {
   columns.push_back({"status", false});
   TableOutput table(columns);
   int failures = 0;
+  const Dtype dtype = ReadDtype(args);
   for (auto& spec : NetworksToCost(args)) {
-    ApplyDtype(ReadDtype(args), spec);
+    ApplyDtype(dtype, spec);
     const DeviceCost cost = device->Cost(spec, options);
     failures += !cost.ok;
     const std::string status = cost.ok ? "ok" : cost.error;
@@ -196,8 +189,8 @@ std::string YamlList(const std::vector<std::string>& items) {
 int RunCalibrate(const Args& args) {
   const std::string base_path = DeviceFlag(args, "device");
   const ConfigNode base = ConfigNode::LoadFile(base_path);
-  if (base.Choice("kind", {"roofline", "calibrated", "table", "lut"}) == "table" ||
-      base.String("kind") == "lut") {
+  const std::string kind = base.Choice("kind", DeviceKinds());
+  if (kind != "roofline" && kind != "calibrated") {
     base.Child("kind").Fail("calibrate fits a roofline; give a device of kind roofline");
   }
   const DeviceSpec base_spec = ParseDeviceSpec(base);

@@ -3,12 +3,12 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/run_selection.h"
 #include "cli/table_output.h"
 #include "core/errors.h"
 #include "core/rank_correlation.h"
 #include "core/rng.h"
 #include "evaluator/accuracy_predictor.h"
-#include "search/run_config.h"
 #include "search/search_space.h"
 #include "store/store.h"
 
@@ -24,12 +24,8 @@ struct Sample {
 // The successful evaluations of a run (the newest when --run is absent), as predictor inputs.
 std::vector<Sample> RunSamples(const Args& args, std::string* space_name) {
   const Store store(args.Require("db"), Store::Mode::kMustExist);
-  const auto runs = store.Runs();
-  if (runs.empty()) throw DatabaseError(store.path() + ": the database holds no runs yet");
-  const auto id = args.Int("run", 1, INT64_MAX);
-  const RunRecord run = id ? store.Run(*id) : runs.back();
-  const RunConfig config = ParseStoredRunConfig(run.config, run.config_path);
-  const auto space = LoadSearchSpace(config.space_path);
+  const RunRecord run = SelectedRun(args, store);
+  const auto space = RunSpace(run);
   if (space_name) *space_name = space->name();
   std::vector<Sample> samples;
   for (const auto& record : store.RunEvaluations(run.id)) {

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/run_selection.h"
 #include "cli/front_table.h"
 #include "core/config_node.h"
 #include "core/errors.h"
@@ -13,13 +14,6 @@ namespace {
 const FlagSpec kDbFlag = {"db", "FILE", "results database (required)"};
 const FlagSpec kRunFlag = {"run", "ID", "run id (default: the newest run)"};
 
-int64_t RunOrNewest(const Args& args, const Store& store) {
-  if (auto id = args.Int("run", 1, INT64_MAX)) return store.Run(*id).id;
-  const auto runs = store.Runs();
-  if (runs.empty()) throw DatabaseError(store.path() + ": the database holds no runs yet");
-  return runs.back().id;
-}
-
 void CheckDevice(const Store& store, int64_t run_id, const std::string& device) {
   const auto devices = store.RunDevices(run_id);
   if (std::find(devices.begin(), devices.end(), device) == devices.end()) {
@@ -31,7 +25,7 @@ void CheckDevice(const Store& store, int64_t run_id, const std::string& device) 
 int Pareto(const Args& args) {
   const std::string format = args.Choice("format", kOutputFormats, "table");
   const Store store(args.Require("db"), Store::Mode::kMustExist);
-  const int64_t run_id = RunOrNewest(args, store);
+  const int64_t run_id = SelectedRun(args, store).id;
   const std::string device = args.String("device").value_or("");
   if (!device.empty()) CheckDevice(store, run_id, device);
   FrontTable(store.Front(run_id, device)).Print(std::cout, format);

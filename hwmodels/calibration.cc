@@ -40,7 +40,6 @@ class Fit {
   Fit(const DeviceSpec& base, const std::vector<MeasuredNetwork>& samples)
       : base_(base), samples_(samples) {
     std::set<std::string> keys;
-    users_of_key_.clear();
     for (size_t i = 0; i < samples.size(); ++i) {
       CostOptions options = samples[i].options;
       options.breakdown = true;
