@@ -25,7 +25,7 @@ std::string ProgressPrinter::Line(const RunProgress& p) const {
   const double rate = p.elapsed_seconds > 0 ? p.done / p.elapsed_seconds : 0;
   const double eta = rate > 0 ? (p.total - p.done) / rate : NAN;
   char head[160];
-  std::snprintf(head, sizeof head, "[%lld/%lld] %3.0f%%  %.0f eval/s  ETA %s  best acc %.2f",
+  std::snprintf(head, sizeof head, "[%lld/%lld] %3.0f%%  %.3g eval/s  ETA %s  best acc %.2f",
                 static_cast<long long>(p.done), static_cast<long long>(p.total),
                 p.total ? 100.0 * p.done / p.total : 100.0, rate, Duration(eta).c_str(),
                 p.best_accuracy);
@@ -43,18 +43,41 @@ std::string ProgressPrinter::Line(const RunProgress& p) const {
   return line;
 }
 
-void ProgressPrinter::operator()(const RunProgress& p) {
+void ProgressPrinter::Draw(const std::string& line, bool last, bool log_due) {
   const auto now = std::chrono::steady_clock::now();
   if (terminal_) {
-    // Redraw at most 10 times a second, and always at the end.
-    if (!p.finished && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
-    std::fprintf(out_, "\r\033[K%s%s", Line(p).c_str(), p.finished ? "\n" : "");
-  } else if (p.finished || p.done >= next_log_at_) {
-    next_log_at_ = p.done + std::max<int64_t>(1, p.total / 10);
-    std::fprintf(out_, "%s\n", Line(p).c_str());
+    std::fprintf(out_, "\r\033[K%s%s", line.c_str(), last ? "\n" : "");
+  } else if (last || log_due) {
+    std::fprintf(out_, "%s\n", line.c_str());
   }
   std::fflush(out_);
+}
+
+void ProgressPrinter::operator()(const RunProgress& p) {
+  const bool log_due = p.done >= next_log_at_;
+  if (!terminal_ && log_due) next_log_at_ = p.done + std::max<int64_t>(1, p.total / 10);
+  Draw(Line(p), p.finished, log_due);
+}
+
+void ProgressPrinter::Stage(std::string_view stage, int64_t done, int64_t total) {
+  const auto now = std::chrono::steady_clock::now();
+  if (stage != stage_) {
+    stage_ = stage;
+    stage_start_ = now;
+    next_stage_log_at_ = 0;
+  }
+  const double elapsed = std::chrono::duration<double>(now - stage_start_).count();
+  const double rate = elapsed > 0 ? done / elapsed : 0;
+  const double eta = rate > 0 ? (total - done) / rate : NAN;
+  char line[160];
+  std::snprintf(line, sizeof line, "%s [%lld/%lld] %3.0f%%  %.3g steps/s  ETA %s", stage_.c_str(),
+                static_cast<long long>(done), static_cast<long long>(total),
+                total ? 100.0 * done / total : 100.0, rate, Duration(eta).c_str());
+  const bool log_due = done >= next_stage_log_at_;
+  if (!terminal_ && log_due) next_stage_log_at_ = done + std::max<int64_t>(1, total / 10);
+  Draw(line, done >= total, log_due);
 }
 
 }  // namespace hwnas

@@ -81,11 +81,13 @@ int Search(const Args& args) {
     config = LoadRunConfig(args.Require("config"), overrides);
   }
   // Everything is validated before the database is created or touched.
-  Run run(config);
+  ProgressPrinter printer(stderr);
+  Run run(config, [&](std::string_view stage, int64_t done, int64_t total) {
+    printer.Stage(stage, done, total);
+  });
   if (!store) store = std::make_unique<Store>(db_path, Store::Mode::kCreateIfMissing);
 
   std::signal(SIGINT, RequestStop);
-  ProgressPrinter printer(stderr);
   const RunSummary summary = run.Execute(*store, resume_id, std::ref(printer), &g_stop_requested);
   std::signal(SIGINT, SIG_DFL);
 

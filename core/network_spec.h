@@ -33,6 +33,10 @@ struct Layer {
   // The network's output does not depend on this layer once a graph compiler folds the
   // multiplications by zero of NB201's `none` edges (TFLite does; eager PyTorch does not).
   bool removable = false;
+  // A stable name within the space's largest network (e.g. "s2.b1.dw"), by which a candidate's
+  // layer inherits its weights from a supernet and reports what compression did to it. Empty
+  // when the space gives none.
+  std::string name = "";
 
   int HOut() const;
   // Multiply-accumulates of one forward pass at batch 1 (comparisons and adds count as one).

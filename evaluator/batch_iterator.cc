@@ -29,11 +29,15 @@ int64_t BatchIterator::num_batches() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-Batch BatchIterator::At(int64_t index) const {
+std::vector<int64_t> BatchIterator::Rows(int64_t index) const {
   HWNAS_CHECK(index >= 0 && index < num_batches());
   const auto begin = order_.begin() + index * options_.batch_size;
   const auto end = order_.begin() + std::min((index + 1) * options_.batch_size, data_.size());
-  Dataset batch = Subset(data_, std::vector<int64_t>(begin, end));
+  return std::vector<int64_t>(begin, end);
+}
+
+Batch BatchIterator::At(int64_t index) const {
+  Dataset batch = Subset(data_, Rows(index));
   if (options_.augment.enabled()) {
     const Rng rng = Rng(options_.seed).Fork(kAugmentStream).Fork(epoch_).Fork(index);
     AugmentBatch(options_.augment, data_.shape, rng, batch.images);

@@ -34,6 +34,8 @@ class BatchIterator {
   // Batch `index` of the epoch, built independently of every other: safe to call from
   // concurrent threads.
   Batch At(int64_t index) const;
+  // The data set rows batch `index` holds, in its order.
+  std::vector<int64_t> Rows(int64_t index) const;
   // The next batch in order; false once the epoch is done.
   bool Next(Batch& batch);
 

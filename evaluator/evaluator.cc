@@ -6,10 +6,11 @@ namespace hwnas {
 
 namespace {
 
-const KindRegistry<Evaluator>& Registry() {
-  static const KindRegistry<Evaluator> registry = {
+const KindRegistry<Evaluator, const EvaluatorContext&>& Registry() {
+  static const KindRegistry<Evaluator, const EvaluatorContext&> registry = {
       {"tabular", MakeTabularEvaluator},
       {"predictor", MakePredictorEvaluator},
+      {"distill", MakeDistillEvaluator},
   };
   return registry;
 }
@@ -22,8 +23,8 @@ std::string_view EvalStatusName(EvalStatus status) {
 
 std::vector<std::string> EvaluatorKinds() { return Registry().Names(); }
 
-std::unique_ptr<Evaluator> MakeEvaluator(const ConfigNode& config) {
-  return Registry().Make(config);
+std::unique_ptr<Evaluator> MakeEvaluator(const ConfigNode& config, const EvaluatorContext& context) {
+  return Registry().Make(config, context);
 }
 
 }  // namespace hwnas

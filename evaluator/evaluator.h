@@ -3,17 +3,21 @@
 // the run stores like any other result.
 //
 // Kinds (the YAML `kind:` key): `tabular` reads accuracies from a benchmark table; `predictor`
-// predicts them with a model saved by `hwnas predictor fit`.
+// predicts them with a model saved by `hwnas predictor fit`; `distill` fine-tunes the candidate
+// from weights it inherits from a supernet (evaluator/distill_evaluator.cc).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/config_node.h"
 #include "core/network_spec.h"
+#include "core/rng.h"
 
 namespace hwnas {
 
@@ -37,14 +41,38 @@ class Evaluator {
   virtual std::string_view kind() const = 0;
   // Thread-safe; called concurrently for the candidates of a batch.
   virtual EvalResult Evaluate(const NetworkSpec& spec) const = 0;
+  // The result a front member gets at the end of a run: trained longer and scored on the test
+  // set. nullopt for evaluators whose Evaluate already is the final word (benchmark tables).
+  virtual std::optional<EvalResult> FinalEvaluate(const NetworkSpec& /*spec*/) const {
+    return std::nullopt;
+  }
+};
+
+// The architectures of the run's search space, as evaluators that train see them.
+struct SpaceNetworks {
+  NetworkSpec largest;   // every knob at its largest: the teacher, and the supernet's shape
+  NetworkSpec smallest;
+  std::function<NetworkSpec(Rng&)> sample;  // a random candidate
+  std::string key;  // identifies the space, for caches
+};
+
+// Long preparation work (a teacher's training) reports steps done of a total, by stage.
+using PreparationProgress =
+    std::function<void(std::string_view stage, int64_t done, int64_t total)>;
+
+struct EvaluatorContext {
+  SpaceNetworks space;  // empty when the space cannot build networks
+  PreparationProgress progress;
 };
 
 // Builds the evaluator a config's `evaluator:` mapping describes. An unknown kind is a
 // ConfigError that lists the valid ones.
-std::unique_ptr<Evaluator> MakeEvaluator(const ConfigNode& config);
+std::unique_ptr<Evaluator> MakeEvaluator(const ConfigNode& config,
+                                         const EvaluatorContext& context = {});
 std::vector<std::string> EvaluatorKinds();
 
-std::unique_ptr<Evaluator> MakeTabularEvaluator(const ConfigNode& config);
-std::unique_ptr<Evaluator> MakePredictorEvaluator(const ConfigNode& config);
+std::unique_ptr<Evaluator> MakeTabularEvaluator(const ConfigNode& config, const EvaluatorContext& context);
+std::unique_ptr<Evaluator> MakePredictorEvaluator(const ConfigNode& config, const EvaluatorContext& context);
+std::unique_ptr<Evaluator> MakeDistillEvaluator(const ConfigNode& config, const EvaluatorContext& context);
 
 }  // namespace hwnas

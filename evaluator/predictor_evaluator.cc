@@ -50,7 +50,7 @@ class PredictorEvaluator : public Evaluator {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> MakePredictorEvaluator(const ConfigNode& config) {
+std::unique_ptr<Evaluator> MakePredictorEvaluator(const ConfigNode& config, const EvaluatorContext&) {
   return std::make_unique<PredictorEvaluator>(config);
 }
 

@@ -63,7 +63,7 @@ class TabularEvaluator : public Evaluator {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> MakeTabularEvaluator(const ConfigNode& config) {
+std::unique_ptr<Evaluator> MakeTabularEvaluator(const ConfigNode& config, const EvaluatorContext&) {
   return std::make_unique<TabularEvaluator>(config);
 }
 

@@ -81,11 +81,20 @@ Precision ResolvePrecision(const DeviceSpec& device, const Layer& layer,
                            const CostOptions& options) {
   const LayerPolicy& policy = layer.policy;
   const FloatFormat format = LayerFloat(layer, options);
+  const bool integer_only =
+      !device.native_int_bits.empty() &&
+      std::none_of(device.peak_tops.begin(), device.peak_tops.end(), [](const auto& entry) {
+        return entry.first.starts_with("fp") || entry.first == "tf32";
+      });
+  if (integer_only && IsCompute(layer) && (policy.w_bits >= 32) != (policy.a_bits >= 32)) {
+    // One float operand: quantized like a float layer, to the widest native width.
+    Layer quantized = layer;
+    int& float_bits = policy.w_bits >= 32 ? quantized.policy.w_bits : quantized.policy.a_bits;
+    float_bits = device.native_int_bits.back();
+    return ResolvePrecision(device, quantized, options);
+  }
   if (!IsCompute(layer) || (policy.w_bits >= 32 && policy.a_bits >= 32)) {
-    const bool integer_only = std::none_of(
-        device.peak_tops.begin(), device.peak_tops.end(),
-        [](const auto& entry) { return entry.first.starts_with("fp") || entry.first == "tf32"; });
-    if (integer_only && !device.native_int_bits.empty()) {
+    if (integer_only) {
       // An integer-only accelerator (an Edge TPU, Eyeriss) runs nothing in float: its
       // compiler quantizes every layer to its widest native width.
       Precision p;

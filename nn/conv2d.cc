@@ -1,6 +1,6 @@
 // conv2d, per chunk of images and group: direct convolutions (nn/conv_kernels.h) for groups
-// with at least a SIMD register's width of channels, else im2col + GEMM, whose training
-// forward keeps its columns for the weight gradient.
+// with at least a SIMD register's width of channels, plane-by-plane loops for depthwise convs,
+// else im2col + GEMM, whose training forward keeps its columns for the weight gradient.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -27,6 +27,7 @@ class Conv2d : public Module {
         group_out_(o.cout / o.groups),
         direct_output_(group_out_ >= DirectVectorWidth()),
         direct_input_(group_in_ >= DirectVectorWidth()),
+        depthwise_(o.groups > 1 && o.groups == o.cin && o.groups == o.cout),
         weight_({o.cout, o.cin / o.groups, o.kernel, o.kernel}),
         bias_({o.bias ? o.cout : 0}, true, false) {
     HWNAS_CHECK(o.cin > 0 && o.cout > 0 && o.kernel > 0 && o.stride > 0 && o.padding >= 0);
@@ -46,6 +47,7 @@ class Conv2d : public Module {
 
   Tensor Backward(Tensor grad_output) override {
     HWNAS_CHECK(input_.shape.n == grad_output.shape.n);
+    if (depthwise_) return DepthwiseBackward(grad_output);
     const ConvGeometry g = GeometryOf(input_.shape);
     const int pixels = g.out_height * g.out_width;
     const int images = input_.shape.n;
@@ -141,6 +143,21 @@ class Conv2d : public Module {
     const bool training = mode == Mode::kTrain;
     if (training) input_ = std::move(input);
     const Tensor& in = training ? input_ : input;
+    if (depthwise_) {
+      const ConvGeometry plane = GeometryOf(in.shape);
+      ForEachChunk(in.shape.n, kImagesPerChunk, [&](int, int first, int end) {
+        std::vector<float> padded(DepthwisePaddedSize(plane));
+        for (int n = first; n < end; ++n) {
+          for (int c = 0; c < o_.cout; ++c) {
+            float* out = output.Item(n) + int64_t{c} * pixels;
+            PadPlane(GroupInput(in, n, c), plane, padded.data());
+            DepthwisePlane(padded.data(), plane, weight.row(c).data(), out);
+            epilogue.Apply(out, c, 1, pixels);
+          }
+        }
+      });
+      return output;
+    }
     if (direct_output_) {
       std::vector<DirectConv> groups;
       for (int group = 0; group < o_.groups; ++group) {
@@ -179,6 +196,44 @@ class Conv2d : public Module {
     return output;
   }
 
+  // Per chunk of images: the weight gradient summed over its images, then over chunks in order.
+  Tensor DepthwiseBackward(const Tensor& grad_output) {
+    const ConvGeometry g = GeometryOf(input_.shape);
+    const int pixels = g.OutPixels(), taps = o_.kernel * o_.kernel, images = input_.shape.n;
+    const ConstRowMap weight = compression_.LastEffective(weight_, o_.cout, taps);
+    Tensor grad_input;
+    if (input_gradient_) grad_input = Tensor(input_.shape);
+    std::vector<RowMatrix> weight_grads(ChunkCount(images, kImagesPerChunk),
+                                        RowMatrix::Zero(o_.cout, taps));
+    std::vector<Eigen::VectorXf> bias_grads(weight_grads.size(),
+                                            Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
+    ForEachChunk(images, kImagesPerChunk, [&](int k, int first, int end) {
+      std::vector<float> padded(DepthwisePaddedSize(g)), grad_padded(g.PaddedSize());
+      for (int n = first; n < end; ++n) {
+        for (int c = 0; c < o_.cout; ++c) {
+          const float* grad = grad_output.Item(n) + int64_t{c} * pixels;
+          if (o_.bias) bias_grads[k][c] += ConstRowMap(grad, 1, pixels).sum();
+          PadPlane(GroupInput(input_, n, c), g, padded.data());
+          DepthwiseWeightGradient(padded.data(), grad, g, weight_grads[k].row(c).data());
+          if (!input_gradient_) continue;
+          std::fill(grad_padded.begin(), grad_padded.end(), 0.0f);
+          DepthwiseInputGradient(grad, g, weight.row(c).data(), grad_padded.data());
+          float* out = grad_input.Item(n) + int64_t{c} * g.height * g.width;
+          for (int y = 0; y < g.height; ++y) {
+            const float* row = grad_padded.data() + int64_t{y + g.padding} * g.PaddedWidth() + g.padding;
+            std::copy(row, row + g.width, out + int64_t{y} * g.width);
+          }
+        }
+      }
+    });
+    RowMatrix weight_grad = RowMatrix::Zero(o_.cout, taps);
+    for (const auto& partial : weight_grads) weight_grad += partial;
+    compression_.BackwardInPlace(weight_grad);
+    RowMap(weight_.grad.data(), o_.cout, taps) += weight_grad;
+    for (const auto& partial : bias_grads) bias_.grad.matrix() += partial;
+    return grad_input;
+  }
+
   int ColumnRows() const { return group_in_ * o_.kernel * o_.kernel; }
 
   ConvGeometry GeometryOf(const Shape& s) const {
@@ -198,6 +253,7 @@ class Conv2d : public Module {
   // forward pass and weight gradient (vectorised over output channels), and for the input
   // gradient (over input channels).
   bool direct_output_, direct_input_;
+  bool depthwise_;  // groups == cin == cout > 1: plane by plane (DepthwisePlane and its adjoints)
   Parameter weight_;
   Parameter bias_;
   WeightCompression compression_;

@@ -1,6 +1,7 @@
 #include "nn/conv_kernels.h"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 
 #include "core/errors.h"
@@ -353,6 +354,137 @@ void DirectInputGradient::Run(const float* grad_output, float* grad_input) const
         }
       }
       weights += int64_t{taps} * block.width;
+    }
+  }
+}
+
+void PadPlane(const float* plane, const ConvGeometry& g, float* padded) {
+  const int width = g.PaddedWidth();
+  std::fill(padded, padded + DepthwisePaddedSize(g), 0.0f);
+  for (int y = 0; y < g.height; ++y) {
+    std::copy(plane + int64_t{y} * g.width, plane + int64_t{y + 1} * g.width,
+              padded + int64_t{y + g.padding} * width + g.padding);
+  }
+}
+
+namespace {
+
+// Stride 1 computes in the padded plane's row width: output pixel (y, x) at y * PaddedWidth() + x,
+// the columns past out_width junk. Every tap is then one long multiply-add over the whole plane,
+// which vectorises fully, where a row of 7 to 28 pixels does not.
+int64_t WideLength(const ConvGeometry& g) {
+  return int64_t{g.out_height - 1} * g.PaddedWidth() + g.out_width;
+}
+
+using FloatMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstFloatMap = Eigen::Map<const Eigen::ArrayXf>;
+
+}  // namespace
+
+void DepthwisePlane(const float* padded, const ConvGeometry& g, const float* weights, float* output) {
+  const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
+  if (s == 1) {
+    // Blocks of kDepthwiseBlock outputs stay in registers over all k*k taps: one load and one
+    // multiply-add per vector and tap. The last block reads into the plane's slack.
+    const int64_t length = WideLength(g);
+    thread_local std::vector<float> wide;
+    wide.resize(length + kDepthwiseBlock);
+    for (int64_t t = 0; t < length; t += kDepthwiseBlock) {
+      // Named vector variables, as an array would be kept on the stack.
+      using Vec = float __attribute__((vector_size(32)));
+      static_assert(kDepthwiseBlock == 8 * 8);
+      Vec a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
+      auto load = [](const float* p) { Vec v; std::memcpy(&v, p, sizeof v); return v; };
+      for (int i = 0; i < k; ++i) {
+        for (int j = 0; j < k; ++j) {
+          const float w = weights[i * k + j];
+          const float* in = padded + int64_t{i} * width + j + t;
+          a0 += w * load(in);      a1 += w * load(in + 8);  a2 += w * load(in + 16);
+          a3 += w * load(in + 24); a4 += w * load(in + 32); a5 += w * load(in + 40);
+          a6 += w * load(in + 48); a7 += w * load(in + 56);
+        }
+      }
+      float* out = wide.data() + t;
+      for (const Vec& a : {a0, a1, a2, a3, a4, a5, a6, a7}) {
+        std::memcpy(out, &a, sizeof a);
+        out += 8;
+      }
+    }
+    for (int y = 0; y < g.out_height; ++y) {
+      std::copy_n(wide.data() + int64_t{y} * width, ow, output + int64_t{y} * ow);
+    }
+    return;
+  }
+  for (int oy = 0; oy < g.out_height; ++oy) {
+    float* out = output + int64_t{oy} * ow;
+    std::fill(out, out + ow, 0.0f);
+    for (int i = 0; i < k; ++i) {
+      const float* row = padded + int64_t{oy * s + i} * width;
+      for (int j = 0; j < k; ++j) {
+        const float w = weights[i * k + j];
+        for (int x = 0; x < ow; ++x) out[x] += w * row[j + x * s];
+      }
+    }
+  }
+}
+
+void DepthwiseWeightGradient(const float* padded, const float* grad_output, const ConvGeometry& g,
+                             float* weight_grad) {
+  const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
+  if (s == 1) {
+    // The gradient in the wide layout, zeros in the junk columns.
+    const int64_t length = WideLength(g);
+    thread_local Eigen::ArrayXf wide;
+    wide.setZero(length);
+    for (int y = 0; y < g.out_height; ++y) {
+      std::copy_n(grad_output + int64_t{y} * ow, ow, wide.data() + int64_t{y} * width);
+    }
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) {
+        weight_grad[i * k + j] +=
+            (wide * ConstFloatMap(padded + int64_t{i} * width + j, length)).sum();
+      }
+    }
+    return;
+  }
+  for (int i = 0; i < k; ++i) {
+    for (int j = 0; j < k; ++j) {
+      float sum = 0;
+      for (int oy = 0; oy < g.out_height; ++oy) {
+        const float* in = padded + int64_t{oy * s + i} * width + j;
+        const float* grad = grad_output + int64_t{oy} * ow;
+        for (int x = 0; x < ow; ++x) sum += grad[x] * in[x * s];
+      }
+      weight_grad[i * k + j] += sum;
+    }
+  }
+}
+
+void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, const float* weights,
+                            float* grad_padded) {
+  const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
+  if (s == 1) {
+    const int64_t length = WideLength(g);
+    thread_local Eigen::ArrayXf wide;
+    wide.setZero(length);
+    for (int y = 0; y < g.out_height; ++y) {
+      std::copy_n(grad_output + int64_t{y} * ow, ow, wide.data() + int64_t{y} * width);
+    }
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) {
+        FloatMap(grad_padded + int64_t{i} * width + j, length) += weights[i * k + j] * wide;
+      }
+    }
+    return;
+  }
+  for (int oy = 0; oy < g.out_height; ++oy) {
+    const float* grad = grad_output + int64_t{oy} * ow;
+    for (int i = 0; i < k; ++i) {
+      float* row = grad_padded + int64_t{oy * s + i} * width;
+      for (int j = 0; j < k; ++j) {
+        const float w = weights[i * k + j];
+        for (int x = 0; x < ow; ++x) row[j + x * s] += w * grad[x];
+      }
     }
   }
 }

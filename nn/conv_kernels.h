@@ -112,4 +112,21 @@ class DirectInputGradient {
   std::vector<Phase> phases_;
 };
 
+// Depthwise convolution, one channel plane at a time (g.channels == 1): a group of one channel
+// gives the direct kernels nothing to vectorise over and im2col a GEMM of one row, so these
+// loop over the plane and vectorise along its rows. `padded` is the plane zero-padded
+// (g.PaddedHeight() x g.PaddedWidth()) in a buffer of DepthwisePaddedSize(g) (the rest zeros), `weights` the
+// k*k taps.
+inline constexpr int kDepthwiseBlock = 64;  // outputs summed in registers at once
+inline int64_t DepthwisePaddedSize(const ConvGeometry& g) { return g.PaddedSize() + kDepthwiseBlock; }
+void PadPlane(const float* plane, const ConvGeometry& g, float* padded);
+// output (out_height x out_width) = the plane convolved with the taps.
+void DepthwisePlane(const float* padded, const ConvGeometry& g, const float* weights, float* output);
+// weight_grad (k*k) += the gradient of the taps from the output's gradient.
+void DepthwiseWeightGradient(const float* padded, const float* grad_output, const ConvGeometry& g,
+                             float* weight_grad);
+// grad_padded (padded size, zeroed by the caller) += the gradient of the padded plane.
+void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, const float* weights,
+                            float* grad_padded);
+
 }  // namespace hwnas

@@ -29,42 +29,86 @@ std::unique_ptr<Module> MakeLayer(const Layer& l, size_t index, Rng& init) {
                          ": an add without residual_from (a multi-input node sum) cannot be trained");
 }
 
+struct BuildContext {
+  Rng init;
+  const LayerInitializer& initialize;
+  std::vector<LayerCompression>* compression;
+};
+
+// The layer's module, its parameters set by the initializer when there is one.
+std::unique_ptr<Module> MakeInitialized(const Layer& l, size_t index, BuildContext& context) {
+  auto module = MakeLayer(l, index, context.init);
+  if (context.initialize) {
+    std::vector<NamedParameter> parameters;
+    module->CollectParameters("", parameters);
+    context.initialize(l, parameters);
+  }
+  return module;
+}
+
+// The two factor modules of a low-rank layer: fresh ones, or the SVD of its starting weights.
+std::vector<std::unique_ptr<Module>> LowRankParts(const Layer& l, size_t index, BuildContext& context) {
+  const bool conv = l.op == LayerOp::kConv;
+  if (conv && l.groups != 1) {
+    throw UnsupportedError("layer " + std::to_string(index) + ": low rank of a grouped conv");
+  }
+  const int inputs = conv ? l.cin * l.kernel * l.kernel : l.cin;
+  const int rank = RankForRatio(l.policy.rank_ratio, std::min(l.cout, inputs));
+  std::vector<std::unique_ptr<Module>> parts;
+  if (conv) {
+    parts.push_back(MakeConv2d({.cin = l.cin, .cout = rank, .kernel = l.kernel, .stride = l.stride,
+                                .padding = l.padding}, context.init));
+    parts.push_back(MakeConv2d({.cin = rank, .cout = l.cout, .kernel = 1}, context.init));
+  } else {
+    parts.push_back(MakeLinear(l.cin, rank, context.init));
+    parts.push_back(MakeLinear(rank, l.cout, context.init));
+  }
+  if (!context.initialize) return parts;
+  // W ~ second * first; the layer's bias (linear) stays with the second factor.
+  std::vector<NamedParameter> dense;
+  auto whole = MakeInitialized(l, index, context);
+  whole->CollectParameters("", dense);
+  const LowRankFactors factors = LowRankFactorize(
+      Eigen::Map<const WeightMatrix>(dense[0].parameter->value.data(), l.cout, inputs), rank);
+  std::vector<NamedParameter> first, second;
+  parts[0]->CollectParameters("", first);
+  parts[1]->CollectParameters("", second);
+  Eigen::Map<WeightMatrix>(first[0].parameter->value.data(), rank, inputs) = factors.first;
+  Eigen::Map<WeightMatrix>(second[0].parameter->value.data(), l.cout, rank) = factors.second;
+  if (!conv) {
+    first[1].parameter->value.setZero();
+    second[1].parameter->value = dense[1].parameter->value;
+  }
+  return parts;
+}
+
 // A conv or linear layer with its policy: activation quantization before it, two factor
 // layers for a low rank (k x k to r channels, then 1 x 1 to Cout), and its weights pruned and
 // quantized as the policy says.
-void AddWeightLayer(const Layer& l, size_t index, Rng& init, Sequential& into) {
+void AddWeightLayer(const Layer& l, size_t index, BuildContext& context, Sequential& into) {
   const LayerPolicy& policy = l.policy;
   if (policy.a_bits < 32) into.Add(MakeActivationQuantizer(policy.a_bits));
   std::vector<std::unique_ptr<Module>> parts;
   if (policy.rank_ratio < 1) {
-    const bool conv = l.op == LayerOp::kConv;
-    if (conv && l.groups != 1) {
-      throw UnsupportedError("layer " + std::to_string(index) + ": low rank of a grouped conv");
-    }
-    const int inputs = conv ? l.cin * l.kernel * l.kernel : l.cin;
-    const int rank = RankForRatio(policy.rank_ratio, std::min(l.cout, inputs));
-    if (conv) {
-      parts.push_back(MakeConv2d({.cin = l.cin, .cout = rank, .kernel = l.kernel, .stride = l.stride,
-                                  .padding = l.padding}, init));
-      parts.push_back(MakeConv2d({.cin = rank, .cout = l.cout, .kernel = 1}, init));
-    } else {
-      parts.push_back(MakeLinear(l.cin, rank, init));
-      parts.push_back(MakeLinear(rank, l.cout, init));
-    }
+    parts = LowRankParts(l, index, context);
   } else {
-    parts.push_back(MakeLayer(l, index, init));
+    parts.push_back(MakeInitialized(l, index, context));
   }
+  CompressionReport report;
   for (auto& part : parts) {
     std::vector<CompressibleLayer> weights;
     part->CollectCompressible("", weights);
-    for (const auto& w : weights) ApplyWeightPolicy(w, policy);
+    for (const auto& w : weights) report += ApplyWeightPolicy(w, policy);
     into.Add(std::move(part));
+  }
+  if (context.compression) {
+    context.compression->push_back({l.name.empty() ? std::to_string(index) : l.name, report});
   }
 }
 
 // Layers [first, end) of the spec into `into`; a kAdd closes the residual block that starts
 // at its residual_from.
-void Build(const NetworkSpec& spec, size_t first, size_t end, Rng& init, Sequential& into) {
+void Build(const NetworkSpec& spec, size_t first, size_t end, BuildContext& context, Sequential& into) {
   for (size_t i = first; i < end; ++i) {
     // The residual that starts here ends at the farthest kAdd pointing back to i.
     size_t block_end = i;
@@ -74,16 +118,18 @@ void Build(const NetworkSpec& spec, size_t first, size_t end, Rng& init, Sequent
     }
     if (block_end > i) {
       auto body = std::make_unique<Sequential>();
-      Build(spec, i, block_end, init, *body);
+      Build(spec, i, block_end, context, *body);
       into.Add(MakeResidual(std::move(body)));
       i = block_end;
       continue;
     }
     const Layer& layer = spec.layers[i];
     if (layer.op == LayerOp::kConv || layer.op == LayerOp::kLinear) {
-      AddWeightLayer(layer, i, init, into);
+      AddWeightLayer(layer, i, context, into);
+    } else if (layer.op == LayerOp::kBatchNorm) {
+      into.Add(MakeInitialized(layer, i, context));
     } else {
-      into.Add(MakeLayer(layer, i, init));
+      into.Add(MakeLayer(layer, i, context.init));
     }
   }
 }
@@ -91,11 +137,17 @@ void Build(const NetworkSpec& spec, size_t first, size_t end, Rng& init, Sequent
 }  // namespace
 
 std::unique_ptr<Sequential> BuildNetwork(const NetworkSpec& spec, uint64_t seed) {
+  return BuildNetwork(spec, seed, {});
+}
+
+std::unique_ptr<Sequential> BuildNetwork(const NetworkSpec& spec, uint64_t seed,
+                                         const LayerInitializer& initialize,
+                                         std::vector<LayerCompression>* compression) {
   KeepFreedActivationMemory();
-  Rng init(seed);
+  BuildContext context{Rng(seed), initialize, compression};
   auto network = std::make_unique<Sequential>();
   network->set_input_gradient(false);
-  Build(spec, 0, spec.layers.size(), init, *network);
+  Build(spec, 0, spec.layers.size(), context, *network);
   return network;
 }
 

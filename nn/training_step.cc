@@ -26,10 +26,16 @@ StepResult TrainStep(Sequential& network, Optimizer& optimizer, Tensor images,
 StepResult DistillStep(Sequential& student, Sequential& teacher, Optimizer& optimizer,
                        const Tensor& images, std::span<const int> labels,
                        const DistillOptions& options) {
-  const Tensor soft_targets = teacher.Forward(images, Mode::kEval);
-  const Tensor logits = student.Forward(images, Mode::kTrain);
+  return DistillStepFromLogits(student, optimizer, images, teacher.Forward(images, Mode::kEval),
+                               labels, options);
+}
+
+StepResult DistillStepFromLogits(Sequential& student, Optimizer& optimizer, Tensor images,
+                                 const Tensor& teacher_logits, std::span<const int> labels,
+                                 const DistillOptions& options) {
+  const Tensor logits = student.Forward(std::move(images), Mode::kTrain);
   return Learn(student, optimizer, logits,
-               DistillationLoss(logits, soft_targets, labels, options.alpha, options.temperature),
+               DistillationLoss(logits, teacher_logits, labels, options.alpha, options.temperature),
                labels);
 }
 

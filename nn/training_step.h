@@ -27,4 +27,9 @@ StepResult DistillStep(Sequential& student, Sequential& teacher, Optimizer& opti
                        const Tensor& images, std::span<const int> labels,
                        const DistillOptions& options);
 
+// The same with the teacher's logits for the batch given (precomputed once for a data set).
+StepResult DistillStepFromLogits(Sequential& student, Optimizer& optimizer, Tensor images,
+                                 const Tensor& teacher_logits, std::span<const int> labels,
+                                 const DistillOptions& options);
+
 }  // namespace hwnas

@@ -26,9 +26,16 @@ std::string DeviceNames(const std::vector<std::unique_ptr<DeviceModel>>& devices
 
 }  // namespace
 
-Run::Run(RunConfig config) : config_(std::move(config)) {
+Run::Run(RunConfig config, const PreparationProgress& preparation) : config_(std::move(config)) {
   space_ = LoadSearchSpace(config_.space_path);
-  evaluator_ = MakeEvaluator(config_.Evaluator());
+  EvaluatorContext context{.progress = preparation};
+  const Candidate largest = space_->Extreme(true), smallest = space_->Extreme(false);
+  if (space_->IsValid(largest) && space_->IsValid(smallest)) {
+    context.space = {space_->Expand(largest), space_->Expand(smallest),
+                     [this](Rng& rng) { return space_->Expand(space_->Sample(rng)); },
+                     config_.space_path};
+  }
+  evaluator_ = MakeEvaluator(config_.Evaluator(), context);
   std::vector<std::string> with_energy;
   for (const auto& path : config_.device_paths) {
     devices_.push_back(LoadDeviceModel(path));

@@ -48,8 +48,9 @@ struct RunSummary {
 class Run {
  public:
   // Builds the space, evaluator, devices and sampler, so every config error surfaces before a
-  // database is touched.
-  explicit Run(RunConfig config);
+  // database is touched. An evaluator that trains (distill) prepares its teacher and supernet
+  // here, reporting on `preparation`.
+  explicit Run(RunConfig config, const PreparationProgress& preparation = {});
   Run(const Run&) = delete;  // the sampler holds a callback into this object
   Run& operator=(const Run&) = delete;
 

@@ -14,6 +14,7 @@ const KindRegistry<SearchSpace>& Registry() {
       {"nb201", MakeNb201Space},
       {"categorical", MakeCategoricalSpace},
       {"fbnet", MakeFbnetSpace},
+      {"fmnist", MakeFmnistSpace},
   };
   return registry;
 }
@@ -128,11 +129,17 @@ std::vector<double> SearchSpace::Features(const Candidate&, const NetworkSpec& s
 template <typename Generate>
 Candidate SearchSpace::FirstValid(Generate generate) const {
   for (int draw = 0; draw < kMaxDraws; ++draw) {
-    Candidate candidate = generate();
+    Candidate candidate = Canonical(generate());
     if (IsValid(candidate)) return candidate;
   }
   throw ConfigError("space '" + name_ + "': no valid candidate in " +
                     std::to_string(kMaxDraws) + " draws; do its rules leave it empty?");
+}
+
+Candidate SearchSpace::Extreme(bool largest) const {
+  Candidate c;
+  for (const auto& knob : knobs_) c.choices.push_back(largest ? static_cast<int>(knob.choices.size()) - 1 : 0);
+  return Canonical(c);
 }
 
 Candidate SearchSpace::Sample(Rng& rng) const {
@@ -155,7 +162,8 @@ Candidate SearchSpace::Mutate(const Candidate& parent, double rate, Rng& rng) co
       const int other = static_cast<int>(rng.Below(n - 1));
       child.choices[k] = other >= parent.choices[k] ? other + 1 : other;
     }
-    return child;
+    // A change of knobs without effect only is no mutation: an empty candidate is never valid.
+    return Canonical(child) == parent ? Candidate{} : child;
   });
 }
 

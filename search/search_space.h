@@ -5,6 +5,8 @@
 //   nb201        the NAS-Bench-201 cell: 6 edges x 5 ops, canonical string = its arch string
 //   categorical  any list of knobs; canonical string "knob=choice;knob=choice;..."
 //   fbnet        HW-NAS-Bench's FBNet network: 22 layers x 9 blocks, CIFAR-100 or ImageNet
+//   fmnist       MobileNetV2-like networks for 28 x 28 grey images with a compression policy
+//                per layer (search/fmnist_space.cc)
 #pragma once
 
 #include <memory>
@@ -40,6 +42,10 @@ class SearchSpace {
   NetworkSpec Expand(const Candidate& candidate) const;
   // The space's validity rules; every knob index in range is the base rule.
   virtual bool IsValid(const Candidate& candidate) const;
+  // The one candidate a knob assignment stands for: knobs without effect (the blocks beyond a
+  // stage's depth) set to their first choice, so equal networks share one hash. Identity by
+  // default; what Sample, Mutate and Crossover return is always canonical.
+  virtual Candidate Canonical(Candidate candidate) const { return candidate; }
   // How many candidates the space holds.
   virtual double Size() const;
   // Points of the knob grid (valid or not), and the index-th of them in mixed radix order.
@@ -47,6 +53,10 @@ class SearchSpace {
   Candidate GridPoint(uint64_t index) const;
   // Every valid candidate, in grid order. Throws ConfigError for a space too large to list.
   std::vector<Candidate> AllValid() const;
+
+  // Every knob at its last (largest) or first (smallest) choice; for a space whose choices
+  // grow along their lists, its largest and smallest network.
+  Candidate Extreme(bool largest) const;
 
   Candidate Sample(Rng& rng) const;
   // Changes each knob with probability `rate`, and at least one knob always.
@@ -76,5 +86,6 @@ std::unique_ptr<SearchSpace> MakeSearchSpace(const ConfigNode& config);
 std::unique_ptr<SearchSpace> MakeNb201Space(const ConfigNode& config);
 std::unique_ptr<SearchSpace> MakeCategoricalSpace(const ConfigNode& config);
 std::unique_ptr<SearchSpace> MakeFbnetSpace(const ConfigNode& config);
+std::unique_ptr<SearchSpace> MakeFmnistSpace(const ConfigNode& config);
 
 }  // namespace hwnas
