@@ -5,7 +5,9 @@
 #include "cli/command.h"
 #include "cli/front_table.h"
 #include "cli/progress_printer.h"
+#include "core/candidate.h"
 #include "core/errors.h"
+#include "hwmodels/host/host_measure.h"
 #include "search/run.h"
 
 namespace hwnas {
@@ -27,6 +29,34 @@ std::vector<std::string> SplitList(const std::string& text) {
     if (!item.empty()) items.push_back(item);
   }
   return items;
+}
+
+// The device whose front members are also measured on this machine at the end of a run.
+constexpr const char* kHostDevice = "host-cpu";
+
+// Measures the host-cpu front members of a finished run on this machine, as the host deploys
+// them (HostDeployable), and stores each latency with source measured beside the prediction.
+void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
+  std::vector<FrontRow> members;
+  for (const FrontRow& row : store.Front(run_id, kHostDevice)) {
+    if (!row.measured_latency_ms) members.push_back(row);
+  }
+  if (members.empty()) return;
+  std::cerr << "measuring the " << members.size() << " " << kHostDevice
+            << " front members on this machine\n";
+  HostMeasureOptions options;
+  options.timing = {.warmups = 5, .reps = 30};
+  const HostThreads threads(options.threads);
+  for (const FrontRow& row : members) {
+    try {
+      const NetworkSpec spec = HostDeployable(run.space().Expand(run.space().Parse(row.canonical)));
+      const Measurement net = MeasureOnHost(spec, options).front();
+      store.WriteMeasuredLatency(run_id, CandidateHash(row.canonical), kHostDevice,
+                                 net.median_us / 1000, net.dtype + ", batch 1, " + net.source);
+    } catch (const UnsupportedError& e) {
+      std::cerr << "not measured: " << e.what() << "\n";
+    }
+  }
 }
 
 RunOverrides ReadOverrides(const Args& args) {
@@ -90,6 +120,7 @@ int Search(const Args& args) {
   std::signal(SIGINT, RequestStop);
   const RunSummary summary = run.Execute(*store, resume_id, std::ref(printer), &g_stop_requested);
   std::signal(SIGINT, SIG_DFL);
+  if (summary.status == "done") MeasureHostFront(run, *store, summary.run_id);
 
   const std::string format = args.Choice("format", kOutputFormats, "table");
   FrontTable(store->Front(summary.run_id, "")).Print(std::cout, format);

@@ -1,5 +1,7 @@
 #include "search/run.h"
 
+#include <set>
+
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -26,7 +28,8 @@ std::string DeviceNames(const std::vector<std::unique_ptr<DeviceModel>>& devices
 
 }  // namespace
 
-Run::Run(RunConfig config, const PreparationProgress& preparation) : config_(std::move(config)) {
+Run::Run(RunConfig config, const PreparationProgress& preparation)
+    : config_(std::move(config)), preparation_(preparation) {
   space_ = LoadSearchSpace(config_.space_path);
   EvaluatorContext context{.progress = preparation};
   const Candidate largest = space_->Extreme(true), smallest = space_->Extreme(false);
@@ -274,6 +277,8 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
     for (const auto& [device, members] : fronts) status.front_sizes.emplace_back(device, members.size());
     if (progress) progress(status);
   }
+  if (summary.status == "done") Finalize(store, summary.run_id, arena, stop_requested);
+  if (stop_requested && stop_requested->load()) summary.status = "interrupted";
   store.SetRunStatus(summary.run_id, summary.status);
   status.finished = true;
   status.elapsed_seconds = SecondsSince(start);
@@ -282,6 +287,49 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
   summary.failures = status.failures;
   summary.seconds = status.elapsed_seconds;
   return summary;
+}
+
+void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
+                   const std::atomic<bool>* stop_requested) {
+  const std::set<uint64_t> done = store.FinalizedCandidates(run_id);
+  std::vector<size_t> members;
+  for (const auto& front : front_members_) {
+    for (size_t i : front) {
+      if (!done.count(history_hashes_[i]) &&
+          std::find(members.begin(), members.end(), i) == members.end()) {
+        members.push_back(i);
+      }
+    }
+  }
+  std::sort(members.begin(), members.end());
+  const size_t total = members.size() + done.size();
+  // In batches of the run's batch size, each batch's results stored before the next starts.
+  const size_t step = static_cast<size_t>(std::max(config_.batch, 1));
+  for (size_t first = 0; first < members.size(); first += step) {
+    if (stop_requested && stop_requested->load()) return;
+    const size_t end = std::min(members.size(), first + step);
+    std::vector<std::optional<EvalResult>> results(end - first);
+    arena.execute([&] {
+      tbb::parallel_for(first, end, [&](size_t k) {
+        try {
+          results[k - first] = evaluator_->FinalEvaluate(space_->Expand(history_[members[k]].candidate));
+        } catch (const std::exception& e) {
+          EvalResult failed;
+          failed.error = e.what();
+          results[k - first] = failed;
+        }
+      });
+    });
+    for (size_t k = first; k < end; ++k) {
+      const auto& result = results[k - first];
+      if (!result) return;  // this evaluator's results are final already
+      store.WriteFinalResult(run_id, history_hashes_[members[k]],
+                             {std::string(EvalStatusName(result->status)), result->error,
+                              result->accuracy, result->seconds});
+    }
+    if (preparation_) preparation_("final training", static_cast<int64_t>(done.size() + end),
+                                   static_cast<int64_t>(total));
+  }
 }
 
 }  // namespace hwnas

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+
+#include <tbb/task_arena.h>
 #include <functional>
 #include <memory>
 #include <string>
@@ -71,8 +73,13 @@ class Run {
   double Violation(const std::vector<DeviceCost>& costs) const;
   // Each device's front after the observations from `first_new` on joined the history.
   std::map<std::string, std::vector<uint64_t>> UpdateFronts(size_t first_new);
+  // The end of a run: every front member (of any device) without a final result yet gets the
+  // evaluator's final one (trained longer, scored on the test set), written as it comes.
+  void Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
+                const std::atomic<bool>* stop_requested);
 
   RunConfig config_;
+  PreparationProgress preparation_;
   std::unique_ptr<SearchSpace> space_;
   std::unique_ptr<Evaluator> evaluator_;
   std::vector<std::unique_ptr<DeviceModel>> devices_;

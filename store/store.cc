@@ -12,6 +12,26 @@ namespace hwnas {
 
 namespace {
 
+// Version 2 added the final results of front members (test accuracy after longer training, and
+// latencies measured on this machine); a version-1 database gains these tables on opening.
+const char* const kFinalTables = R"sql(
+CREATE TABLE final_results (
+  evaluation_id INTEGER PRIMARY KEY REFERENCES evaluations(id),
+  status        TEXT    NOT NULL CHECK (status IN ('OK', 'FAIL')),
+  error         TEXT,
+  test_accuracy REAL,
+  seconds       REAL    NOT NULL
+);
+CREATE TABLE measured_results (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+  device        TEXT    NOT NULL,
+  latency_ms    REAL    NOT NULL,
+  source        TEXT    NOT NULL CHECK (source = 'measured'),
+  detail        TEXT,
+  PRIMARY KEY (evaluation_id, device)
+);
+)sql";
+
 const char* const kSchema = R"sql(
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE runs (
@@ -165,14 +185,21 @@ RunRecord ReadRun(const Statement& s) {
 }
 
 const char* const kFrontRowColumns =
-    "e.run_id, d.device, c.canonical, e.accuracy, d.latency_ms, d.energy_mj, d.source "
+    "e.run_id, d.device, c.canonical, e.accuracy, d.latency_ms, d.energy_mj, d.source, "
+    "fr.test_accuracy, m.latency_ms "
     "FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
-    "JOIN device_results d ON d.evaluation_id = e.id ";
+    "JOIN device_results d ON d.evaluation_id = e.id "
+    "LEFT JOIN final_results fr ON fr.evaluation_id = e.id AND fr.status = 'OK' "
+    "LEFT JOIN measured_results m ON m.evaluation_id = e.id AND m.device = d.device ";
 
 FrontRow ReadFrontRow(const Statement& s) {
   return FrontRow{s.Int(0), s.Text(1), s.Text(2), s.Double(3), s.Double(4),
-                  s.OptionalDouble(5), s.Text(6)};
+                  s.OptionalDouble(5), s.Text(6), s.OptionalDouble(7), s.OptionalDouble(8)};
 }
+
+constexpr const char* kEvaluationOfHash =
+    "(SELECT e.id FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+    "WHERE e.run_id = ? AND c.hash = ?)";
 
 }  // namespace
 
@@ -222,14 +249,23 @@ void Store::CheckOrCreateSchema() {
     Execute("PRAGMA journal_mode = WAL");
     Execute("BEGIN");
     Execute(kSchema);
+    Execute(kFinalTables);
     Execute("INSERT INTO schema_version VALUES (" + std::to_string(kSchemaVersion) + ")");
     Execute("COMMIT");
   } else if (!has_version_table) {
     throw DatabaseError(path_ + ": not an hwnas database (it has tables but no schema_version)");
   } else {
-    Statement s(db_, "SELECT version FROM schema_version");
-    const int64_t version = s.Step() ? s.Int(0) : -1;
-    if (version != kSchemaVersion) {
+    int64_t version = -1;
+    {
+      Statement s(db_, "SELECT version FROM schema_version");
+      if (s.Step()) version = s.Int(0);
+    }
+    if (version == 1) {
+      Execute("BEGIN");
+      Execute(kFinalTables);
+      Execute("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion));
+      Execute("COMMIT");
+    } else if (version != kSchemaVersion) {
       throw DatabaseError(path_ + ": database schema version " + std::to_string(version) +
                           ", this hwnas " + AppVersion() + " reads version " +
                           std::to_string(kSchemaVersion) + "; use a new --db file");
@@ -420,6 +456,33 @@ std::optional<FrontRow> Store::Best(const BestQuery& query) const {
   s.Bind(6, query.min_accuracy).Bind(7, query.min_accuracy);
   if (!s.Step()) return std::nullopt;
   return ReadFrontRow(s);
+}
+
+void Store::WriteFinalResult(int64_t run_id, uint64_t hash, const FinalResult& result) {
+  Statement s(db_, std::string("INSERT OR REPLACE INTO final_results VALUES (") + kEvaluationOfHash +
+                       ", ?, ?, ?, ?)");
+  s.Bind(1, run_id).Bind(2, static_cast<int64_t>(hash)).Bind(3, result.status).Bind(4, result.error);
+  s.Bind(5, result.status == "OK" ? std::optional<double>(result.test_accuracy) : std::nullopt);
+  s.Bind(6, result.seconds);
+  s.Run();
+}
+
+void Store::WriteMeasuredLatency(int64_t run_id, uint64_t hash, const std::string& device,
+                                 double latency_ms, const std::string& detail) {
+  Statement s(db_, std::string("INSERT OR REPLACE INTO measured_results VALUES (") +
+                       kEvaluationOfHash + ", ?, ?, 'measured', ?)");
+  s.Bind(1, run_id).Bind(2, static_cast<int64_t>(hash)).Bind(3, device).Bind(4, latency_ms);
+  s.Bind(5, detail);
+  s.Run();
+}
+
+std::set<uint64_t> Store::FinalizedCandidates(int64_t run_id) const {
+  Statement s(db_, "SELECT c.hash FROM final_results fr JOIN evaluations e ON e.id = fr.evaluation_id "
+                   "JOIN candidates c ON c.id = e.candidate_id WHERE e.run_id = ?");
+  s.Bind(1, run_id);
+  std::set<uint64_t> hashes;
+  while (s.Step()) hashes.insert(static_cast<uint64_t>(s.Int(0)));
+  return hashes;
 }
 
 std::vector<std::string> Store::RunDevices(int64_t run_id) const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@ struct sqlite3;
 
 namespace hwnas {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct RunRecord {
   int64_t id = 0;
@@ -64,6 +65,16 @@ struct FrontRow {
   double latency_ms = 0.0;
   std::optional<double> energy_mj;
   std::string source;
+  std::optional<double> test_accuracy;  // after the final training, on the test set
+  std::optional<double> measured_latency_ms;  // measured on this machine
+};
+
+// A front member's final result: trained longer, scored on the test set.
+struct FinalResult {
+  std::string status;  // OK | FAIL
+  std::string error;
+  double test_accuracy = 0.0;
+  double seconds = 0.0;
 };
 
 struct BestQuery {
@@ -90,6 +101,12 @@ class Store {
                   const std::map<std::string, std::vector<uint64_t>>& fronts,
                   double sampler_seconds = 0);
   void SetRunStatus(int64_t run_id, const std::string& status);
+  // Results of the end of a run, for a candidate it evaluated; each its own transaction, so a
+  // killed run keeps every one written.
+  void WriteFinalResult(int64_t run_id, uint64_t hash, const FinalResult& result);
+  void WriteMeasuredLatency(int64_t run_id, uint64_t hash, const std::string& device,
+                            double latency_ms, const std::string& detail);
+  std::set<uint64_t> FinalizedCandidates(int64_t run_id) const;
 
   std::vector<RunRecord> Runs() const;
   RunRecord Run(int64_t run_id) const;

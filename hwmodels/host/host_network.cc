@@ -88,6 +88,44 @@ HostPrecision HostLayerPrecision(const Layer& layer, size_t index) {
   HWNAS_CHECK(false);
 }
 
+NetworkSpec HostDeployable(const NetworkSpec& spec) {
+  NetworkSpec deployed = spec;
+  deployed.layers.clear();
+  std::vector<int> moved_to(spec.layers.size());  // old index -> new index, for residual_from
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    Layer layer = spec.layers[i];
+    moved_to[i] = static_cast<int>(deployed.layers.size());
+    if (layer.residual_from >= 0) layer.residual_from = moved_to[layer.residual_from];
+    if (layer.op != LayerOp::kConv && layer.op != LayerOp::kLinear) {
+      deployed.layers.push_back(layer);
+      continue;
+    }
+    LayerPolicy& p = layer.policy;
+    const bool quantized = p.w_bits <= 8 || p.a_bits <= 8;
+    const double rank_ratio = p.rank_ratio;
+    p = LayerPolicy{};
+    if (quantized) p.w_bits = p.a_bits = 8;
+    if (rank_ratio < 1 && layer.groups == 1) {
+      const int inputs = layer.op == LayerOp::kConv ? layer.cin * layer.kernel * layer.kernel : layer.cin;
+      const int rank = std::max(1, static_cast<int>(std::lround(rank_ratio * std::min(layer.cout, inputs))));
+      Layer first = layer, second = layer;
+      first.cout = rank;
+      second.cin = rank;
+      if (layer.op == LayerOp::kConv) {
+        second.kernel = 1;
+        second.stride = 1;
+        second.padding = 0;
+        second.h_in = layer.HOut();
+      }
+      deployed.layers.push_back(first);
+      deployed.layers.push_back(second);
+      continue;
+    }
+    deployed.layers.push_back(layer);
+  }
+  return deployed;
+}
+
 Timing TimeRepeated(const TimingOptions& options, const std::function<void()>& run,
                     const std::function<void()>& prepare) {
   HWNAS_CHECK(options.reps > 0 && options.warmups >= 0);

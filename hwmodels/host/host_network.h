@@ -30,6 +30,11 @@ std::string_view HostPrecisionName(HostPrecision precision);
 // sparse or low-rank layers (the host runs dense kernels only).
 HostPrecision HostLayerPrecision(const Layer& layer, size_t index);
 
+// What this host runs of a compressed network: layers of 8 bits or fewer (weights or
+// activations) in int8, the others in fp32; a low rank as its two factor layers; pruned weights
+// in the same dense kernels (there are no sparse kernels here), so sparsity saves nothing.
+NetworkSpec HostDeployable(const NetworkSpec& spec);
+
 struct TimingOptions {
   int warmups = 10;
   int reps = 100;
