@@ -104,7 +104,7 @@ DistillConfig ReadConfig(const ConfigNode& config) {
     c.proxy.steps = p.Int("steps", 1, 10000000, 100);
     c.proxy.batch_size = p.Int("batch", 1, 4096, 64);
     c.proxy.peak_learning_rate = p.Double("learning_rate", 1e-6, 10, 0.01);
-    c.proxy.bn_batches = static_cast<int>(p.Int("bn_batches", 0, 1000, 10));
+    c.proxy.bn_batches = static_cast<int>(p.Int("bn_batches", 1, 1000, 10));
   }
   if (config.Has("final")) {
     const ConfigNode f = config.Child("final");
@@ -302,8 +302,9 @@ class DistillEvaluator : public Evaluator {
     }
   }
 
-  // Running statistics from training-mode forwards over fixed batches.
+  // Running statistics averaged over training-mode forwards of fixed batches.
   void RecalibrateBatchNorm(Sequential& network, uint64_t seed) const {
+    network.ResetRunningStatistics();
     const BatchOptions batching{.batch_size = 128, .drop_last = true, .seed = 1000 + seed};
     const BatchIterator batches(train_, batching, 0);
     const int64_t count = std::min<int64_t>(config_.proxy.bn_batches, batches.num_batches());

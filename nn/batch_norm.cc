@@ -32,9 +32,11 @@ class BatchNorm : public Module {
     const int n = input.shape.n;
     const int pixels = input.shape.h * input.shape.w;
     Tensor output(input.shape);
+    float momentum = momentum_;
     if (mode == Mode::kTrain) {
       mean_.resize(channels_);
       inv_std_.resize(channels_);
+      if (averaged_batches_ >= 0) momentum = 1.0f / static_cast<float>(++averaged_batches_);
     }
     tbb::parallel_for(0, channels_, [&](int c) {
       float mean = running_mean_.value[c];
@@ -56,9 +58,9 @@ class BatchNorm : public Module {
         mean_[c] = mean;
         inv_std_[c] = 1.0f / std::sqrt(var + epsilon_);
         const double unbiased = count > 1 ? batch_var * count / (count - 1) : batch_var;
-        running_mean_.value[c] = (1 - momentum_) * running_mean_.value[c] + momentum_ * mean;
+        running_mean_.value[c] = (1 - momentum) * running_mean_.value[c] + momentum * mean;
         running_var_.value[c] =
-            (1 - momentum_) * running_var_.value[c] + momentum_ * static_cast<float>(unbiased);
+            (1 - momentum) * running_var_.value[c] + momentum * static_cast<float>(unbiased);
       }
       const auto [a, b] = Affine(c, mean, var);
       for (int i = 0; i < n; ++i) Plane(output, i, c) = Plane(input, i, c) * a + b;
@@ -94,6 +96,12 @@ class BatchNorm : public Module {
     });
     if (!input_gradient_) return {};
     return grad_output;
+  }
+
+  void ResetRunningStatistics() override {
+    running_mean_.value.setZero();
+    running_var_.value.setOnes();
+    averaged_batches_ = 0;
   }
 
   void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) override {
@@ -137,6 +145,7 @@ class BatchNorm : public Module {
 
   int channels_;
   float momentum_, epsilon_;
+  int64_t averaged_batches_ = -1;  // >= 0 after ResetRunningStatistics: batches averaged so far
   Parameter scale_, shift_, running_mean_, running_var_;
   std::vector<float> mean_, inv_std_;  // of the last training batch
   Tensor input_;

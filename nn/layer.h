@@ -69,6 +69,10 @@ class Module {
   virtual void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out);
   // One line, e.g. "conv 16->32 k3 s2 p1".
   virtual std::string Describe() const = 0;
+  // Batch-norm recalibration: running statistics start over and become the plain average of
+  // the training-mode batches that follow (PyTorch's momentum=None), as a network whose layers
+  // were cut from a larger one needs before it is evaluated.
+  virtual void ResetRunningStatistics() {}
 
   // Evaluation-mode fusion (Sequential uses it): a layer that writes its output channel by
   // channel can take the per-channel maps after it (batch norm, ReLU) as an epilogue and save

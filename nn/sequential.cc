@@ -44,6 +44,10 @@ void Sequential::CollectCompressible(const std::string& prefix, std::vector<Comp
   }
 }
 
+void Sequential::ResetRunningStatistics() {
+  for (auto& layer : layers_) layer->ResetRunningStatistics();
+}
+
 std::string Sequential::Describe() const {
   std::string text;
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -83,6 +87,8 @@ class Residual : public Module {
   void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out) override {
     body_->CollectCompressible(prefix + "body.", out);
   }
+
+  void ResetRunningStatistics() override { body_->ResetRunningStatistics(); }
 
   std::string Describe() const override { return "residual\n" + body_->Describe(); }
 

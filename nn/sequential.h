@@ -19,6 +19,7 @@ class Sequential : public Module {
   // Module i's parameters are named "<prefix><i>.<name>".
   void CollectParameters(const std::string& prefix, std::vector<NamedParameter>& out) override;
   void CollectCompressible(const std::string& prefix, std::vector<CompressibleLayer>& out) override;
+  void ResetRunningStatistics() override;
   // One line per layer, indented by nesting.
   std::string Describe() const override;
 
