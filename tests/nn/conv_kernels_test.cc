@@ -2,6 +2,7 @@
 // shapes, and the conv layer's paths and evaluation-mode fusion (batch norm, ReLU into the conv)
 // against running the layers one by one.
 #include <gtest/gtest.h>
+#include <tbb/global_control.h>
 
 #include <cmath>
 #include <string>
@@ -10,7 +11,10 @@
 #include "core/rng.h"
 #include "nn/conv_kernels.h"
 #include "nn/layer.h"
+#include "nn/network.h"
+#include "nn/optimizer.h"
 #include "nn/sequential.h"
+#include "nn/training_step.h"
 
 namespace hwnas {
 namespace {
@@ -310,6 +314,242 @@ TEST(Conv2d, EvaluationFusesBatchNormAndClampsLikeTheLayersOneByOne) {
   Module& conv = net.at(0);
   ExpectNear(conv.ForwardWithEpilogue(input, epilogue), conv.Module::ForwardWithEpilogue(input, epilogue), 1e-5f,
              "conv with an epilogue");
+}
+
+// Depthwise convs (groups == cin == cout > 1) take their own plane-by-plane kernels: the conv
+// layer's forward, weight, bias and input gradients against naive loops in double.
+struct DepthwiseCase {
+  int channels, height, width, kernel, stride;
+  bool bias;
+  int images;
+
+  std::string Name() const {
+    return std::to_string(images) + "x" + std::to_string(channels) + "x" + std::to_string(height) + "x" +
+           std::to_string(width) + " k" + std::to_string(kernel) + " s" + std::to_string(stride) +
+           (bias ? " bias" : "");
+  }
+};
+
+void ExpectDepthwiseMatchesNaive(const DepthwiseCase& c, uint64_t seed) {
+  const int k = c.kernel, s = c.stride, p = k / 2, C = c.channels, H = c.height, W = c.width, N = c.images;
+  Rng init(seed);
+  auto conv = MakeConv2d({.cin = C, .cout = C, .kernel = k, .stride = s, .padding = p, .groups = C, .bias = c.bias},
+                         init);
+  std::vector<NamedParameter> parameters;
+  conv->CollectParameters("", parameters);
+  ASSERT_EQ(parameters.size(), c.bias ? 2u : 1u);
+  const Eigen::ArrayXf& w = parameters[0].parameter->value;
+  ASSERT_EQ(w.size(), int64_t{C} * k * k);
+  Eigen::ArrayXf bias = Eigen::ArrayXf::Zero(C);
+  if (c.bias) {
+    // Non-zero biases: the initialisation draws them in +-1/k.
+    bias = parameters[1].parameter->value;
+    ASSERT_GT(bias.abs().maxCoeff(), 0.0f);
+  }
+  const Tensor input = RandomTensor({N, C, H, W}, seed + 1);
+  const int oh = (H + 2 * p - k) / s + 1, ow = (W + 2 * p - k) / s + 1;
+  const Tensor output = conv->Forward(input, Mode::kTrain);
+  ASSERT_EQ(output.shape, (Shape{N, C, oh, ow})) << c.Name();
+  auto in = [&](int n, int ch, int y, int x) -> double {
+    if (y < 0 || y >= H || x < 0 || x >= W) return 0;
+    return input.values[((int64_t{n} * C + ch) * H + y) * W + x];
+  };
+  for (int n = 0; n < N; ++n) {
+    for (int ch = 0; ch < C; ++ch) {
+      for (int oy = 0; oy < oh; ++oy) {
+        for (int ox = 0; ox < ow; ++ox) {
+          double sum = bias[ch], size = std::abs(bias[ch]);
+          for (int i = 0; i < k; ++i) {
+            for (int j = 0; j < k; ++j) {
+              const double term = w[(ch * k + i) * k + j] * in(n, ch, oy * s + i - p, ox * s + j - p);
+              sum += term;
+              size += std::abs(term);
+            }
+          }
+          const int64_t at = ((int64_t{n} * C + ch) * oh + oy) * ow + ox;
+          ASSERT_NEAR(output.values[at], sum, 1e-6 * (1 + size)) << c.Name() << " output " << at;
+        }
+      }
+    }
+  }
+  // Evaluation computes the same convolution.
+  ExpectNear(conv->Forward(input, Mode::kEval), output, 1e-6f, c.Name() + " eval");
+  conv->Forward(input, Mode::kTrain);
+
+  const Tensor grad_output = RandomTensor(output.shape, seed + 2);
+  for (auto& np : parameters) np.parameter->grad.setZero();
+  const Tensor grad_input = conv->Backward(grad_output);
+  ASSERT_EQ(grad_input.shape, input.shape) << c.Name();
+  auto g = [&](int n, int ch, int oy, int ox) -> double {
+    return grad_output.values[((int64_t{n} * C + ch) * oh + oy) * ow + ox];
+  };
+  for (int ch = 0; ch < C; ++ch) {
+    double bias_grad = 0, bias_size = 0;
+    for (int n = 0; n < N; ++n) {
+      for (int oy = 0; oy < oh; ++oy) {
+        for (int ox = 0; ox < ow; ++ox) {
+          bias_grad += g(n, ch, oy, ox);
+          bias_size += std::abs(g(n, ch, oy, ox));
+        }
+      }
+    }
+    if (c.bias) {
+      ASSERT_NEAR(parameters[1].parameter->grad[ch], bias_grad, 1e-6 * (1 + bias_size)) << c.Name();
+    }
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) {
+        double sum = 0, size = 0;
+        for (int n = 0; n < N; ++n) {
+          for (int oy = 0; oy < oh; ++oy) {
+            for (int ox = 0; ox < ow; ++ox) {
+              const double term = g(n, ch, oy, ox) * in(n, ch, oy * s + i - p, ox * s + j - p);
+              sum += term;
+              size += std::abs(term);
+            }
+          }
+        }
+        ASSERT_NEAR(parameters[0].parameter->grad[(ch * k + i) * k + j], sum, 1e-6 * (1 + size))
+            << c.Name() << " weight grad " << ch << "," << i << "," << j;
+      }
+    }
+  }
+  std::vector<double> expected(input.values.size(), 0), magnitude(expected.size(), 0);
+  for (int n = 0; n < N; ++n) {
+    for (int ch = 0; ch < C; ++ch) {
+      for (int oy = 0; oy < oh; ++oy) {
+        for (int ox = 0; ox < ow; ++ox) {
+          for (int i = 0; i < k; ++i) {
+            for (int j = 0; j < k; ++j) {
+              const int y = oy * s + i - p, x = ox * s + j - p;
+              if (y < 0 || y >= H || x < 0 || x >= W) continue;
+              const double term = double{w[(ch * k + i) * k + j]} * g(n, ch, oy, ox);
+              const int64_t at = ((int64_t{n} * C + ch) * H + y) * W + x;
+              expected[at] += term;
+              magnitude[at] += std::abs(term);
+            }
+          }
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_NEAR(grad_input.values[i], expected[i], 1e-6 * (1 + magnitude[i])) << c.Name() << " grad input " << i;
+  }
+  // A second backward adds to the parameter gradients.
+  conv->Forward(input, Mode::kTrain);
+  const Eigen::ArrayXf once = parameters[0].parameter->grad;
+  conv->Backward(grad_output);
+  for (int64_t i = 0; i < once.size(); ++i) {
+    ASSERT_NEAR(parameters[0].parameter->grad[i], 2 * once[i], 1e-6 * (1 + std::abs(once[i]))) << c.Name();
+  }
+}
+
+TEST(DepthwiseConv2d, MatchesNaiveLoops) {
+  int seed = 500;
+  for (int kernel : {3, 5, 7}) {
+    for (int stride : {1, 2}) {
+      for (const auto& [h, w] : std::vector<std::pair<int, int>>{{7, 9}, {28, 28}, {5, 5}, {9, 7}, {1, 1}}) {
+        for (bool bias : {false, true}) {
+          // 10 images: two chunks of the batch, one partial.
+          ExpectDepthwiseMatchesNaive({3, h, w, kernel, stride, bias, 10}, seed++);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+  // Wider planes and more channels than a register block at stride 1 (the wide layout).
+  ExpectDepthwiseMatchesNaive({17, 14, 30, 3, 1, true, 3}, 900);
+  ExpectDepthwiseMatchesNaive({16, 7, 7, 7, 1, false, 2}, 901);
+  ExpectDepthwiseMatchesNaive({2, 3, 40, 5, 2, true, 1}, 902);
+}
+
+// Stride 1 writes in a "wide" layout over the padded plane and reads up to a register block
+// past its end: a buffer of DepthwisePaddedSize with canaries around the output plane.
+TEST(DepthwiseConv2d, PlaneKernelsStayInTheirBuffers) {
+  Rng rng(77);
+  for (const auto& [h, w, k, s] : std::vector<std::tuple<int, int, int, int>>{
+           {7, 9, 3, 1}, {28, 28, 7, 1}, {5, 5, 5, 2}, {1, 1, 7, 1}, {13, 3, 3, 2}}) {
+    const int p = k / 2;
+    const ConvGeometry g{1, h, w, k, s, p, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1};
+    const std::vector<float> plane = Random(int64_t{h} * w, rng), taps = Random(k * k, rng);
+    std::vector<float> padded(DepthwisePaddedSize(g), 99.0f);
+    PadPlane(plane.data(), g, padded.data());
+    for (int64_t i = g.PaddedSize(); i < DepthwisePaddedSize(g); ++i) ASSERT_EQ(padded[i], 0.0f);
+    std::vector<float> output(g.OutPixels() + 2, 12345.0f);
+    DepthwisePlane(padded.data(), g, taps.data(), output.data() + 1);
+    EXPECT_EQ(output.front(), 12345.0f);
+    EXPECT_EQ(output.back(), 12345.0f);
+    const std::vector<float> grad = Random(g.OutPixels(), rng);
+    std::vector<float> grad_padded(g.PaddedSize() + 2, 0.0f);
+    grad_padded.front() = grad_padded.back() = 12345.0f;
+    DepthwiseInputGradient(grad.data(), g, taps.data(), grad_padded.data() + 1);
+    EXPECT_EQ(grad_padded.front(), 12345.0f);
+    EXPECT_EQ(grad_padded.back(), 12345.0f);
+    std::vector<float> weight_grad(k * k + 1, 0.0f);
+    weight_grad.back() = 12345.0f;
+    DepthwiseWeightGradient(padded.data(), grad.data(), g, weight_grad.data());
+    EXPECT_EQ(weight_grad.back(), 12345.0f);
+  }
+}
+
+// A small network with depthwise convs at stride 1 and 2: three SGD steps, parameters and
+// outputs bit-identical at 1 and 2 threads.
+NetworkSpec DepthwiseSpec() {
+  NetworkSpec spec;
+  spec.in_channels = 1;
+  spec.in_size = 14;
+  spec.classes = 5;
+  auto add = [&](LayerOp op, int cin, int cout, int kernel, int stride, int groups, int size) {
+    spec.layers.push_back({op, cin, cout, kernel, stride, groups, op == LayerOp::kGlobalAvgPool ? 0 : kernel / 2,
+                           size, {}});
+    return spec.layers.back().HOut();
+  };
+  int size = add(LayerOp::kConv, 1, 8, 3, 1, 1, 14);
+  add(LayerOp::kBatchNorm, 8, 8, 1, 1, 1, size);
+  add(LayerOp::kRelu6, 8, 8, 1, 1, 1, size);
+  size = add(LayerOp::kConv, 8, 8, 5, 1, 8, size);  // depthwise, stride 1
+  add(LayerOp::kBatchNorm, 8, 8, 1, 1, 1, size);
+  add(LayerOp::kRelu6, 8, 8, 1, 1, 1, size);
+  size = add(LayerOp::kConv, 8, 8, 7, 2, 8, size);  // depthwise, stride 2
+  add(LayerOp::kBatchNorm, 8, 8, 1, 1, 1, size);
+  size = add(LayerOp::kConv, 8, 12, 1, 1, 1, size);
+  add(LayerOp::kGlobalAvgPool, 12, 12, size, 1, 1, size);
+  add(LayerOp::kLinear, 12, 5, 1, 1, 1, 1);
+  return spec;
+}
+
+std::vector<float> TrainDepthwiseNetwork(int threads, Tensor* logits) {
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  auto net = BuildNetwork(DepthwiseSpec(), 5);
+  std::vector<NamedParameter> parameters;
+  net->CollectParameters("", parameters);
+  auto sgd = MakeSgd(parameters, {.learning_rate = 0.05, .momentum = 0.9, .weight_decay = 1e-4});
+  std::vector<int> labels(37);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 5);
+  for (int step = 0; step < 3; ++step) {
+    TrainStep(*net, *sgd, RandomTensor({37, 1, 14, 14}, 60 + step), labels);
+  }
+  *logits = net->Forward(RandomTensor({37, 1, 14, 14}, 70), Mode::kTrain);
+  std::vector<float> values;
+  for (const auto& p : parameters) values.insert(values.end(), p.parameter->value.begin(), p.parameter->value.end());
+  return values;
+}
+
+TEST(DepthwiseConv2d, TrainingIsBitIdenticalAtOneAndTwoThreads) {
+  Tensor one, two;
+  const std::vector<float> at_one = TrainDepthwiseNetwork(1, &one);
+  const std::vector<float> at_two = TrainDepthwiseNetwork(2, &two);
+  EXPECT_EQ(at_one, at_two);
+  ASSERT_EQ(one.shape, two.shape);
+  EXPECT_TRUE((one.values == two.values).all());
+  EXPECT_TRUE(one.values.isFinite().all());
+  // Training moved the weights away from their initialisation.
+  auto fresh = BuildNetwork(DepthwiseSpec(), 5);
+  std::vector<NamedParameter> parameters;
+  fresh->CollectParameters("", parameters);
+  std::vector<float> initial;
+  for (const auto& p : parameters) initial.insert(initial.end(), p.parameter->value.begin(), p.parameter->value.end());
+  EXPECT_NE(initial, at_one);
 }
 
 }  // namespace
