@@ -32,5 +32,6 @@ Command HwCalibrateCommand();
 Command HwValidateCommand();
 Command HwMeasureCommand();
 Command HwRandomNetsCommand();
+Command FidelityCommand();
 
 }  // namespace hwnas

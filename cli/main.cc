@@ -17,7 +17,7 @@ std::vector<Command> AllCommands() {
           hwnas::QueryRunsCommand(),    hwnas::DevicesCommand(),      hwnas::SpaceShowCommand(),
           hwnas::PredictorFitCommand(), hwnas::PredictorEvalCommand(),
           hwnas::HwPredictCommand(),    hwnas::HwCalibrateCommand(),  hwnas::HwValidateCommand(),
-          hwnas::HwMeasureCommand(),    hwnas::HwRandomNetsCommand()};
+          hwnas::HwMeasureCommand(),    hwnas::HwRandomNetsCommand(), hwnas::FidelityCommand()};
 }
 
 void PrintCommands(const std::vector<Command>& commands, std::string_view group = "") {

@@ -5,6 +5,8 @@
 //   teacher   the space's largest network, trained on the labels with augmentation;
 //   supernet  the teacher's weights, channels ranked by importance, trained by the sandwich
 //             rule with in-place distillation.
+// With `init: scratch` a candidate starts from seeded weights instead (the reference of
+// `hwnas fidelity`).
 // Per candidate: inherit, apply the policy (fake-quantize, prune, factorise), fine-tune K steps
 // on the teacher's precomputed logits (quantization-aware, masks kept), recalibrate batch norm,
 // and report validation accuracy with what compression did to every layer.
@@ -54,6 +56,7 @@ struct DistillConfig {
   int64_t final_steps = 1000;
   DistillOptions distill;
   bool inherited_accuracy = false;  // also report the accuracy before the fine-tune
+  bool from_scratch = false;  // `init: scratch`: seeded weights instead of the supernet's
 };
 
 std::string DefaultCacheDir() {
@@ -64,7 +67,8 @@ std::string DefaultCacheDir() {
 
 DistillConfig ReadConfig(const ConfigNode& config) {
   config.ExpectKeys({"kind", "data", "cache", "train_images", "validation_images", "split",
-                     "teacher", "supernet", "proxy", "final", "distill", "inherited_accuracy"});
+                     "teacher", "supernet", "proxy", "final", "distill", "inherited_accuracy",
+                     "init"});
   DistillConfig c;
   c.data_dir = config.Has("data") ? config.Path("data") : kFashionMnistDir;
   c.cache_dir = config.Has("cache") ? config.Path("cache") : DefaultCacheDir();
@@ -118,6 +122,7 @@ DistillConfig ReadConfig(const ConfigNode& config) {
     c.distill.temperature = d.Double("temperature", 0.1, 100, 4.0);
   }
   c.inherited_accuracy = config.Bool("inherited_accuracy", false);
+  c.from_scratch = config.Choice("init", {"supernet", "scratch"}, "supernet") == "scratch";
   return c;
 }
 
@@ -255,7 +260,9 @@ class DistillEvaluator : public Evaluator {
     EvalResult result;
     try {
       std::vector<LayerCompression> compression;
-      auto network = supernet_.Inherit(spec, &compression);
+      // From scratch: the reference a proxy is judged against (hwnas fidelity).
+      auto network = config_.from_scratch ? BuildNetwork(spec, config_.supernet.seed, {}, &compression)
+                                          : supernet_.Inherit(spec, &compression);
       if (config_.inherited_accuracy) {
         RecalibrateBatchNorm(*network, 0);
         result.metrics["inherited_accuracy"] = 100 * Accuracy(*network, scored);

@@ -53,7 +53,7 @@ struct SpaceNetworks {
   NetworkSpec largest;   // every knob at its largest: the teacher, and the supernet's shape
   NetworkSpec smallest;
   std::function<NetworkSpec(Rng&)> sample;  // a random candidate
-  std::string key;  // identifies the space, for caches
+  std::string key;  // identifies the space's architectures (SearchSpace::ArchitectureKey), for caches
 };
 
 // Long preparation work (a teacher's training) reports steps done of a total, by stage.

@@ -136,6 +136,18 @@ class FmnistSpace : public SearchSpace {
     return c;
   }
 
+  std::string ArchitectureKey() const override {
+    auto list = [](const std::vector<int>& values) {
+      std::string text = "[";
+      for (int v : values) text += std::to_string(v) + ",";
+      return text + "]";
+    };
+    std::string key = "fmnist classes " + std::to_string(options_.classes) + " stem " +
+                      list(options_.stem_widths);
+    for (const Stage& stage : options_.stages) key += " stage " + list(stage.depths) + list(stage.widths);
+    return key + " kernels " + list(options_.kernels) + " expansions " + list(options_.expansions);
+  }
+
   bool IsValid(const Candidate& c) const override {
     return SearchSpace::IsValid(c) && Canonical(c) == c;
   }

@@ -28,17 +28,22 @@ std::string DeviceNames(const std::vector<std::unique_ptr<DeviceModel>>& devices
 
 }  // namespace
 
+EvaluatorContext MakeEvaluatorContext(const SearchSpace& space, const PreparationProgress& progress) {
+  EvaluatorContext context{.progress = progress};
+  const Candidate largest = space.Extreme(true), smallest = space.Extreme(false);
+  if (space.IsValid(largest) && space.IsValid(smallest)) {
+    context.space = {space.Expand(largest), space.Expand(smallest),
+                     [&space](Rng& rng) { return space.Expand(space.Sample(rng)); },
+                     space.ArchitectureKey()};
+  }
+  return context;
+}
+
 Run::Run(RunConfig config, const PreparationProgress& preparation)
     : config_(std::move(config)), preparation_(preparation) {
   space_ = LoadSearchSpace(config_.space_path);
-  EvaluatorContext context{.progress = preparation};
-  const Candidate largest = space_->Extreme(true), smallest = space_->Extreme(false);
-  if (space_->IsValid(largest) && space_->IsValid(smallest)) {
-    context.space = {space_->Expand(largest), space_->Expand(smallest),
-                     [this](Rng& rng) { return space_->Expand(space_->Sample(rng)); },
-                     config_.space_path};
-  }
-  evaluator_ = MakeEvaluator(config_.Evaluator(), context);
+  evaluator_ = MakeEvaluator(config_.Evaluator(),
+                             MakeEvaluatorContext(*space_, preparation));
   std::vector<std::string> with_energy;
   for (const auto& path : config_.device_paths) {
     devices_.push_back(LoadDeviceModel(path));

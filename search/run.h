@@ -47,6 +47,10 @@ struct RunSummary {
   double seconds = 0;
 };
 
+// What a training evaluator needs of a space: its largest and smallest networks and a sampler
+// (empty for a space whose extreme candidates break its rules).
+EvaluatorContext MakeEvaluatorContext(const SearchSpace& space, const PreparationProgress& progress);
+
 class Run {
  public:
   // Builds the space, evaluator, devices and sampler, so every config error surfaces before a

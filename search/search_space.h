@@ -54,6 +54,9 @@ class SearchSpace {
   // Every valid candidate, in grid order. Throws ConfigError for a space too large to list.
   std::vector<Candidate> AllValid() const;
 
+  // What determines the space's architectures (not their compression policies): spaces that
+  // differ only in policies share a supernet. By default the space's name.
+  virtual std::string ArchitectureKey() const { return name_; }
   // Every knob at its last (largest) or first (smallest) choice; for a space whose choices
   // grow along their lists, its largest and smallest network.
   Candidate Extreme(bool largest) const;
