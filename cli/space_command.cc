@@ -17,7 +17,13 @@ int SpaceShow(const Args& args) {
   const auto space = root.Has("space") ? LoadSearchSpace(root.Path("space")) : MakeSearchSpace(root);
   TableOutput table({{"knob", false}, {"choices", true}, {"values", false}});
   for (const auto& knob : space->knobs()) {
-    table.AddRow({knob.name, std::to_string(knob.choices.size()), JoinNames(knob.choices, " ")});
+    // A policy knob has hundreds of choices: the first few stand for them in a table.
+    constexpr size_t kShown = 12;
+    const bool cut = format == "table" && knob.choices.size() > kShown;
+    const std::vector<std::string> shown(knob.choices.begin(),
+                                         knob.choices.begin() + (cut ? kShown : knob.choices.size()));
+    table.AddRow({knob.name, std::to_string(knob.choices.size()),
+                  JoinNames(shown, " ") + (cut ? " ..." : "")});
   }
   table.Print(std::cout, format);
   if (format == "table") {
