@@ -379,6 +379,17 @@ int64_t WideLength(const ConvGeometry& g) {
 using FloatMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstFloatMap = Eigen::Map<const Eigen::ArrayXf>;
 
+// An output gradient in the wide layout, zeros in the junk columns (a per-thread buffer).
+const Eigen::ArrayXf& WideGradient(const float* grad_output, const ConvGeometry& g) {
+  thread_local Eigen::ArrayXf wide;
+  wide.setZero(WideLength(g));
+  for (int y = 0; y < g.out_height; ++y) {
+    std::copy_n(grad_output + int64_t{y} * g.out_width, g.out_width,
+                wide.data() + int64_t{y} * g.PaddedWidth());
+  }
+  return wide;
+}
+
 }  // namespace
 
 void DepthwisePlane(const float* padded, const ConvGeometry& g, const float* weights, float* output) {
@@ -432,13 +443,8 @@ void DepthwiseWeightGradient(const float* padded, const float* grad_output, cons
                              float* weight_grad) {
   const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
   if (s == 1) {
-    // The gradient in the wide layout, zeros in the junk columns.
     const int64_t length = WideLength(g);
-    thread_local Eigen::ArrayXf wide;
-    wide.setZero(length);
-    for (int y = 0; y < g.out_height; ++y) {
-      std::copy_n(grad_output + int64_t{y} * ow, ow, wide.data() + int64_t{y} * width);
-    }
+    const Eigen::ArrayXf& wide = WideGradient(grad_output, g);
     for (int i = 0; i < k; ++i) {
       for (int j = 0; j < k; ++j) {
         weight_grad[i * k + j] +=
@@ -465,11 +471,7 @@ void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, con
   const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
   if (s == 1) {
     const int64_t length = WideLength(g);
-    thread_local Eigen::ArrayXf wide;
-    wide.setZero(length);
-    for (int y = 0; y < g.out_height; ++y) {
-      std::copy_n(grad_output + int64_t{y} * ow, ow, wide.data() + int64_t{y} * width);
-    }
+    const Eigen::ArrayXf& wide = WideGradient(grad_output, g);
     for (int i = 0; i < k; ++i) {
       for (int j = 0; j < k; ++j) {
         FloatMap(grad_padded + int64_t{i} * width + j, length) += weights[i * k + j] * wide;
