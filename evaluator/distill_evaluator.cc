@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "compress/low_rank.h"
 #include "core/errors.h"
 #include "core/stable_hash.h"
 #include "evaluator/batch_iterator.h"
@@ -320,21 +321,28 @@ class DistillEvaluator : public Evaluator {
     }
   }
 
-  // What the policy did, per layer and in total: parameters kept, model bytes at the policy's
-  // bits, bit-operations, and per layer the achieved sparsity and quantization MSE.
+  // What the policy did, per layer and in total: weights stored under the policy (pruned ones
+  // left out, a low rank as its factors; a weight quantized to 0 is still stored), model bytes
+  // at the policy's bits, bit-operations, and per layer the achieved sparsity (zeros among the
+  // compressed weights) and quantization MSE.
   static void DescribeCompression(const NetworkSpec& spec, const std::vector<LayerCompression>& compression,
-                       std::map<std::string, double>& metrics) {
+                                  std::map<std::string, double>& metrics) {
     double params = 0, bytes = 0, bops = 0;
     size_t k = 0;
     for (const Layer& l : spec.layers) {
       if (l.op != LayerOp::kConv && l.op != LayerOp::kLinear) continue;
       const CompressionReport& report = compression.at(k++).report;
-      const double kept = static_cast<double>(report.params_after);
-      params += kept;
-      bytes += kept * l.policy.w_bits / 8.0;
-      const double density = report.params_before ? 1 - report.sparsity() : 1;
-      bops += static_cast<double>(l.Macs()) * l.policy.rank_ratio * density * l.policy.w_bits *
-              l.policy.a_bits;
+      const LayerPolicy& p = l.policy;
+      const int inputs = (l.op == LayerOp::kConv ? l.cin / l.groups * l.kernel * l.kernel : l.cin);
+      const double dense = static_cast<double>(l.cout) * inputs;
+      double stored = dense;
+      if (p.rank_ratio < 1 && l.groups == 1) {
+        stored = static_cast<double>(RankForRatio(p.rank_ratio, std::min(l.cout, inputs))) * (inputs + l.cout);
+      }
+      stored *= 1 - p.sparsity;
+      params += stored;
+      bytes += stored * p.w_bits / 8.0;
+      bops += static_cast<double>(l.Macs()) * (stored / dense) * p.w_bits * p.a_bits;
       metrics["sparsity." + l.name] = report.sparsity();
       metrics["quant_mse." + l.name] = report.mse();
     }

@@ -265,7 +265,7 @@ TEST(Conv2d, EvaluationAndTrainingForwardsAgree) {
       {.cin = 1, .cout = 2 * wide, .kernel = 3, .stride = 1, .padding = 1},
       {.cin = 6, .cout = 4 * wide + 2, .kernel = 3, .stride = 2, .padding = 1, .groups = 2, .bias = true},
       {.cin = 5, .cout = wide, .kernel = 1, .stride = 1, .padding = 0, .bias = true},
-      {.cin = 4, .cout = 4, .kernel = 3, .stride = 1, .padding = 1, .groups = 4},  // depthwise: GEMM
+      {.cin = 4, .cout = 4, .kernel = 3, .stride = 1, .padding = 1, .groups = 4},  // depthwise: plane by plane
   };
   for (size_t i = 0; i < layers.size(); ++i) {
     Rng init(i);

@@ -60,9 +60,29 @@ TEST_F(StoreTest, NewDatabaseHasSchemaVersion) {
   auto db = SqliteDb::ReadOnly(Db());
   EXPECT_EQ(db.Column("SELECT version FROM schema_version"),
             std::vector<std::string>{std::to_string(kSchemaVersion)});
-  EXPECT_EQ(kSchemaVersion, 1);
+  EXPECT_EQ(kSchemaVersion, 2);
   // And it opens again.
   EXPECT_NO_THROW(Store(Db(), Store::Mode::kMustExist));
+}
+
+// Version 1 had no final results; such a database gains their tables and keeps its runs.
+TEST_F(StoreTest, VersionOneDatabaseMigrates) {
+  {
+    Store store(Db(), Store::Mode::kCreateIfMissing);
+    RunRecord run;
+    run.config = "space: x";
+    run.space = "nb201";
+    store.CreateRun(run);
+  }
+  {
+    auto db = SqliteDb::Create(Db());
+    db.Exec("DROP TABLE final_results; DROP TABLE measured_results; UPDATE schema_version SET version = 1");
+  }
+  Store store(Db(), Store::Mode::kMustExist);
+  EXPECT_EQ(store.Runs().size(), 1u);
+  EXPECT_TRUE(store.FinalizedCandidates(1).empty());
+  auto db = SqliteDb::ReadOnly(Db());
+  EXPECT_EQ(db.Column("SELECT version FROM schema_version"), std::vector<std::string>{"2"});
 }
 
 TEST_F(StoreTest, TextFileIsRefused) {
