@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -155,6 +156,53 @@ TEST_P(CliResume, ResumeAfterKillEqualsAnUninterruptedRun) {
 
 INSTANTIATE_TEST_SUITE_P(AllKinds, CliResume, ::testing::Values("nsga2", "random", "evolution"),
                          [](const auto& info) { return info.param; });
+
+
+// The joint Fashion-MNIST search killed while proxies train: what was stored stays as it was,
+// and --resume completes the run, final results included.
+TEST(FmnistResumeSlow, KillDuringProxyTrainingLosesNoStoredResult) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
+  }
+  TempDir dir;
+  setenv("XDG_CACHE_HOME", dir.File("cache").c_str(), 1);
+  const std::string db = dir.File("fixture_fmnist.db");
+  const std::string config = test::SourcePath("configs/runs/fmnist-smoke.yaml");
+  std::vector<std::string> at_kill;
+  {
+    Child victim({"search", "--config", config, "--db", db}, dir.File("stdout.txt"), dir.File("stderr.txt"));
+    ASSERT_TRUE(victim.started());
+    // The first batch of 4 is stored; the second is being trained.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(600);
+    while (StoredEvaluations(db) < 4 && !victim.Exited() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_FALSE(victim.Exited()) << test::ReadFile(dir.File("stderr.txt"));
+    victim.Kill();
+    victim.Wait();
+    at_kill = test::SqliteDb::ReadOnly(db).Column(
+        "SELECT c.canonical || ' ' || e.accuracy FROM evaluations e JOIN candidates c "
+        "ON c.id = e.candidate_id ORDER BY e.id");
+  }
+  ASSERT_EQ(at_kill.size(), 4u);
+  const auto resumed = test::RunCommand({test::HwnasBinary(), "search", "--db", db, "--resume"}, dir);
+  unsetenv("XDG_CACHE_HOME");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("teacher: reusing"), std::string::npos) << resumed.err;
+  auto sql = test::SqliteDb::ReadOnly(db);
+  const auto after = sql.Column(
+      "SELECT c.canonical || ' ' || e.accuracy FROM evaluations e JOIN candidates c "
+      "ON c.id = e.candidate_id ORDER BY e.id");
+  ASSERT_EQ(after.size(), 8u);
+  EXPECT_EQ(std::vector<std::string>(after.begin(), after.begin() + 4), at_kill);
+  EXPECT_EQ(sql.Int("SELECT COUNT(DISTINCT candidate_id) FROM evaluations"), 8);
+  EXPECT_EQ(sql.Column("SELECT status FROM runs"), std::vector<std::string>{"done"});
+  // Every front member of every device has its final test accuracy.
+  EXPECT_EQ(sql.Int("SELECT COUNT(DISTINCT f.evaluation_id) FROM fronts f LEFT JOIN final_results r "
+                    "ON r.evaluation_id = f.evaluation_id WHERE r.status IS NULL"),
+            0);
+  EXPECT_GT(sql.Int("SELECT COUNT(*) FROM final_results WHERE status = 'OK'"), 0);
+}
 
 }  // namespace
 }  // namespace hwnas
