@@ -379,6 +379,15 @@ int64_t WideLength(const ConvGeometry& g) {
 using FloatMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstFloatMap = Eigen::Map<const Eigen::ArrayXf>;
 
+// fn(tap, offset) for every kernel tap (i, j): its index i * k + j among the weights and its
+// offset i * PaddedWidth() + j in a padded plane.
+template <typename Fn>
+void ForEachTap(const ConvGeometry& g, Fn fn) {
+  for (int i = 0; i < g.kernel; ++i) {
+    for (int j = 0; j < g.kernel; ++j) fn(i * g.kernel + j, int64_t{i} * g.PaddedWidth() + j);
+  }
+}
+
 // An output gradient in the wide layout, zeros in the junk columns (a per-thread buffer).
 const Eigen::ArrayXf& WideGradient(const float* grad_output, const ConvGeometry& g) {
   thread_local Eigen::ArrayXf wide;
@@ -445,12 +454,9 @@ void DepthwiseWeightGradient(const float* padded, const float* grad_output, cons
   if (s == 1) {
     const int64_t length = WideLength(g);
     const Eigen::ArrayXf& wide = WideGradient(grad_output, g);
-    for (int i = 0; i < k; ++i) {
-      for (int j = 0; j < k; ++j) {
-        weight_grad[i * k + j] +=
-            (wide * ConstFloatMap(padded + int64_t{i} * width + j, length)).sum();
-      }
-    }
+    ForEachTap(g, [&](int tap, int64_t offset) {
+      weight_grad[tap] += (wide * ConstFloatMap(padded + offset, length)).sum();
+    });
     return;
   }
   for (int i = 0; i < k; ++i) {
@@ -472,11 +478,9 @@ void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, con
   if (s == 1) {
     const int64_t length = WideLength(g);
     const Eigen::ArrayXf& wide = WideGradient(grad_output, g);
-    for (int i = 0; i < k; ++i) {
-      for (int j = 0; j < k; ++j) {
-        FloatMap(grad_padded + int64_t{i} * width + j, length) += weights[i * k + j] * wide;
-      }
-    }
+    ForEachTap(g, [&](int tap, int64_t offset) {
+      FloatMap(grad_padded + offset, length) += weights[tap] * wide;
+    });
     return;
   }
   for (int oy = 0; oy < g.out_height; ++oy) {
