@@ -228,8 +228,7 @@ class DistillEvaluator : public Evaluator {
       SaveWeights(path, parameters);
       Log("teacher: saved to " + path);
     }
-    teacher_accuracy_ = Accuracy(*teacher_, validation_);
-    Log("teacher: validation accuracy " + std::to_string(100 * teacher_accuracy_) + "%");
+    Log("teacher: validation accuracy " + std::to_string(100 * Accuracy(*teacher_, validation_)) + "%");
   }
 
   void PrepareSupernet(const EvaluatorContext& context) {
@@ -293,15 +292,18 @@ class DistillEvaluator : public Evaluator {
     const auto schedule = MakeCosineSchedule(p.peak_learning_rate, 0, steps);
     // Batch b of the fine-tune is batch b of a fixed sequence of shuffled epochs: every
     // candidate sees the same images, so their accuracies compare.
-    const BatchOptions batching{.batch_size = p.batch_size, .drop_last = true, .seed = 1};
-    const int64_t per_epoch = BatchIterator(train_, batching, 0).num_batches();
+    const BatchOptions batching{.batch_size = p.batch_size, .drop_last = true, .seed = 1, .augment = {}};
+    auto batches = std::make_unique<BatchIterator>(train_, batching, 0);
+    const int64_t per_epoch = batches->num_batches();
     for (int64_t step = 0; step < steps; ++step) {
-      const int64_t epoch = step / per_epoch;
-      const BatchIterator batches(train_, batching, epoch);
-      const Batch batch = batches.At(step % per_epoch);
+      // A new epoch's shuffle, once per epoch.
+      if (step > 0 && step % per_epoch == 0) {
+        batches = std::make_unique<BatchIterator>(train_, batching, step / per_epoch);
+      }
+      const Batch batch = batches->At(step % per_epoch);
       schedule->Apply(step, *optimizer);
       Tensor teacher({static_cast<int>(batch.labels.size()), train_.num_classes, 1, 1});
-      const std::vector<int64_t> rows = batches.Rows(step % per_epoch);
+      const std::vector<int64_t> rows = batches->Rows(step % per_epoch);
       for (size_t i = 0; i < rows.size(); ++i) {
         teacher.BatchMatrix().row(static_cast<int64_t>(i)) = teacher_logits_.row(rows[i]);
       }
@@ -313,7 +315,7 @@ class DistillEvaluator : public Evaluator {
   // Running statistics averaged over training-mode forwards of fixed batches.
   void RecalibrateBatchNorm(Sequential& network, uint64_t seed) const {
     network.ResetRunningStatistics();
-    const BatchOptions batching{.batch_size = 128, .drop_last = true, .seed = 1000 + seed};
+    const BatchOptions batching{.batch_size = 128, .drop_last = true, .seed = 1000 + seed, .augment = {}};
     const BatchIterator batches(train_, batching, 0);
     const int64_t count = std::min<int64_t>(config_.proxy.bn_batches, batches.num_batches());
     for (int64_t b = 0; b < count; ++b) {
@@ -382,7 +384,6 @@ class DistillEvaluator : public Evaluator {
   Supernet supernet_;
   std::unique_ptr<Sequential> teacher_;
   std::string teacher_key_;
-  double teacher_accuracy_ = 0;
   ImageMatrix teacher_logits_;  // of every training image, in order
 };
 

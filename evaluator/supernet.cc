@@ -52,13 +52,6 @@ class SliceMap {
   std::vector<int64_t> indices_;
 };
 
-// The shared parameters of the layers of `spec`, each paired with the slice a network built
-// from it uses.
-struct InheritedLayer {
-  std::vector<NamedParameter> part;
-  std::vector<SliceMap> slices;
-};
-
 // Permutes a parameter along dimension `dim` (0 = rows, 1 = the blocks of a row).
 void Permute(Parameter& p, int dim, const std::vector<int>& order) {
   const int64_t outer = dim == 0 ? 1 : p.shape[0];
@@ -81,6 +74,14 @@ int Root(std::vector<int>& parent, int d) {
 
 }  // namespace
 
+// A layer of a network built from the supernet: the shared parameters, the layer's own, and
+// where each of its own sits in the shared one.
+struct Supernet::InheritedLayer {
+  const std::vector<NamedParameter>* full;
+  std::vector<NamedParameter> part;
+  std::vector<SliceMap> slices;
+};
+
 NetworkSpec DenseFloat(NetworkSpec spec) {
   for (auto& layer : spec.layers) layer.policy = {};
   return spec;
@@ -101,15 +102,23 @@ std::vector<NamedParameter> Supernet::Parameters() {
 
 std::unique_ptr<Sequential> Supernet::Inherit(const NetworkSpec& spec,
                                               std::vector<LayerCompression>* compression) const {
+  return BuildInherited(spec, nullptr, compression);
+}
+
+std::unique_ptr<Sequential> Supernet::BuildInherited(const NetworkSpec& spec,
+                                                     std::vector<InheritedLayer>* inherited,
+                                                     std::vector<LayerCompression>* compression) const {
   return BuildNetwork(spec, 0, [&](const Layer& layer, const std::vector<NamedParameter>& part) {
     const auto it = layers_.find(layer.name);
     if (it == layers_.end()) {
       throw UnsupportedError("layer '" + layer.name + "' is not in the supernet");
     }
+    InheritedLayer entry{&it->second, part, {}};
     for (size_t i = 0; i < part.size(); ++i) {
-      SliceMap(it->second[i].parameter->shape, part[i].parameter->shape, layer.name)
-          .CopyOut(it->second[i].parameter->value, part[i].parameter->value);
+      entry.slices.emplace_back(it->second[i].parameter->shape, part[i].parameter->shape, layer.name);
+      entry.slices.back().CopyOut(it->second[i].parameter->value, part[i].parameter->value);
     }
+    if (inherited) inherited->push_back(std::move(entry));
   }, compression);
 }
 
@@ -210,29 +219,14 @@ void Supernet::Train(const Dataset& train, const SpaceNetworks& space,
     for (int r = 0; r < options.random_networks; ++r) students.push_back(DenseFloat(space.sample(rng)));
     for (const NetworkSpec& spec : students) {
       std::vector<InheritedLayer> inherited;
-      auto student = BuildNetwork(spec, 0, [&](const Layer& layer, const std::vector<NamedParameter>& part) {
-        const auto& full = layers_.at(layer.name);
-        InheritedLayer entry{part, {}};
-        for (size_t i = 0; i < part.size(); ++i) {
-          entry.slices.emplace_back(full[i].parameter->shape, part[i].parameter->shape, layer.name);
-          entry.slices.back().CopyOut(full[i].parameter->value, part[i].parameter->value);
-        }
-        inherited.push_back(std::move(entry));
-      });
+      auto student = BuildInherited(spec, &inherited, nullptr);
       const Tensor logits = student->Forward(images, Mode::kTrain);
       student->Backward(DistillationLoss(logits, soft_targets, batch.labels, options.distill.alpha,
                                          options.distill.temperature).grad);
-      size_t k = 0;
-      for (const Layer& layer : spec.layers) {
-        if (layer.op != LayerOp::kConv && layer.op != LayerOp::kLinear &&
-            layer.op != LayerOp::kBatchNorm) {
-          continue;
-        }
-        const auto& full = layers_.at(layer.name);
-        const InheritedLayer& entry = inherited[k++];
+      for (const InheritedLayer& entry : inherited) {
         for (size_t i = 0; i < entry.part.size(); ++i) {
           if (!entry.part[i].parameter->trainable) continue;
-          entry.slices[i].AddBack(entry.part[i].parameter->grad, full[i].parameter->grad);
+          entry.slices[i].AddBack(entry.part[i].parameter->grad, (*entry.full)[i].parameter->grad);
         }
       }
     }

@@ -59,6 +59,12 @@ class Supernet {
              const TrainProgress& progress = {});
 
  private:
+  struct InheritedLayer;
+  // Inherit, also recording each layer's slices when `inherited` is given (for training).
+  std::unique_ptr<Sequential> BuildInherited(const NetworkSpec& spec,
+                                             std::vector<InheritedLayer>* inherited,
+                                             std::vector<LayerCompression>* compression) const;
+
   NetworkSpec largest_;
   std::unique_ptr<Sequential> network_;
   std::map<std::string, std::vector<NamedParameter>> layers_;  // by spec layer name

@@ -68,7 +68,9 @@ std::string RankText(double ratio) {
 }
 
 std::string ChoiceName(const LayerPolicy& p, const std::string& pattern) {
-  std::string name = "w" + std::to_string(p.w_bits) + "a" + std::to_string(p.a_bits);
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "w" + to_string(...).
+  std::string name = "w";
+  name += std::to_string(p.w_bits) + "a" + std::to_string(p.a_bits);
   if (p.sparsity > 0) {
     if (p.pattern == SparsityPattern::kNofM) {
       name += "-" + pattern;
@@ -259,7 +261,8 @@ class FmnistSpace : public SearchSpace {
       const int cout = options_.stages[s].widths[c.choices[WidthKnob(s)]];
       for (int b = 0; b < Depth(c, s); ++b) {
         const BlockKnobs k = BlockKnobsOf(s, b);
-        const std::string prefix = "s" + std::to_string(s + 1) + ".b" + std::to_string(b + 1);
+        std::string prefix = "s";  // piecewise, as in ChoiceName
+        prefix += std::to_string(s + 1) + ".b" + std::to_string(b + 1);
         const int first = static_cast<int>(layers.size());
         const int expansion = Expansion(c, s, b);
         const int hidden = cin * expansion;
@@ -461,8 +464,13 @@ void ReadPolicies(const ConfigNode& config, FmnistSpace::Options& options) {
   for (const auto& item : policy.Child("rank").Items()) ranks.push_back(item.AsDouble(0.01, 1));
   if (sparsities.empty()) policy.Child("sparsity").Fail("needs at least one value");
   if (ranks.empty()) policy.Child("rank").Fail("needs at least one value");
-  std::vector<std::pair<std::string, SparsityPattern>> patterns;
-  std::vector<std::pair<int, int>> nm;
+  // A pattern as the file names it, and what it sets in a LayerPolicy.
+  struct Pattern {
+    std::string name;
+    SparsityPattern pattern;
+    int n = 0, m = 0;
+  };
+  std::vector<Pattern> patterns;
   for (const auto& item : policy.Child("pattern").Items()) {
     const std::string name = item.AsString();
     int n = 0, m = 0;
@@ -473,8 +481,7 @@ void ReadPolicies(const ConfigNode& config, FmnistSpace::Options& options) {
     } else if (name == "channel") {
       patterns.push_back({name, SparsityPattern::kChannel});
     } else if ((in >> n >> colon >> m) && in.eof() && colon == ':' && n >= 1 && n < m && m <= 16) {
-      patterns.push_back({name, SparsityPattern::kNofM});
-      nm.push_back({n, m});
+      patterns.push_back({name, SparsityPattern::kNofM, n, m});
     } else {
       item.Fail("unknown pattern '" + name + "'; valid: unstructured, channel, N:M (1 <= N < M <= 16)");
     }
@@ -491,21 +498,16 @@ void ReadPolicies(const ConfigNode& config, FmnistSpace::Options& options) {
             if (sparsity == 0 && p > 0) continue;  // dense: one tuple, whatever the pattern
             for (double rank : ranks) {
               PolicyChoice choice;
-              choice.pattern = patterns[p].first;
+              choice.pattern = patterns[p].name;
               LayerPolicy& lp = choice.policy;
               lp.w_bits = w;
               lp.a_bits = a;
               lp.sparsity = sparsity;
               lp.rank_ratio = rank;
               if (sparsity > 0) {
-                lp.pattern = patterns[p].second;
-                if (lp.pattern == SparsityPattern::kNofM) {
-                  const size_t i = std::count_if(patterns.begin(), patterns.begin() + p, [](auto& q) {
-                    return q.second == SparsityPattern::kNofM;
-                  });
-                  lp.n_of_m_n = nm[i].first;
-                  lp.n_of_m_m = nm[i].second;
-                }
+                lp.pattern = patterns[p].pattern;
+                lp.n_of_m_n = patterns[p].n;
+                lp.n_of_m_m = patterns[p].m;
               }
               const std::map<std::string, std::string> values = {
                   {"layer", kLayerKindNames[kind]},  {"w_bits", NumberText(w)},
