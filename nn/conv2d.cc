@@ -208,7 +208,7 @@ class Conv2d : public Module {
     std::vector<Eigen::VectorXf> bias_grads(weight_grads.size(),
                                             Eigen::VectorXf::Zero(o_.bias ? o_.cout : 0));
     ForEachChunk(images, kImagesPerChunk, [&](int k, int first, int end) {
-      std::vector<float> padded(DepthwisePaddedSize(g)), grad_padded(g.PaddedSize());
+      std::vector<float> padded(DepthwisePaddedSize(g));
       for (int n = first; n < end; ++n) {
         for (int c = 0; c < o_.cout; ++c) {
           const float* grad = grad_output.Item(n) + int64_t{c} * pixels;
@@ -216,13 +216,8 @@ class Conv2d : public Module {
           PadPlane(GroupInput(input_, n, c), g, padded.data());
           DepthwiseWeightGradient(padded.data(), grad, g, weight_grads[k].row(c).data());
           if (!input_gradient_) continue;
-          std::fill(grad_padded.begin(), grad_padded.end(), 0.0f);
-          DepthwiseInputGradient(grad, g, weight.row(c).data(), grad_padded.data());
-          float* out = grad_input.Item(n) + int64_t{c} * g.height * g.width;
-          for (int y = 0; y < g.height; ++y) {
-            const float* row = grad_padded.data() + int64_t{y + g.padding} * g.PaddedWidth() + g.padding;
-            std::copy(row, row + g.width, out + int64_t{y} * g.width);
-          }
+          DepthwiseInputGradient(grad, g, weight.row(c).data(),
+                                 grad_input.Item(n) + int64_t{c} * g.height * g.width);
         }
       }
     });

@@ -376,27 +376,13 @@ int64_t WideLength(const ConvGeometry& g) {
   return int64_t{g.out_height - 1} * g.PaddedWidth() + g.out_width;
 }
 
-using FloatMap = Eigen::Map<Eigen::ArrayXf>;
-using ConstFloatMap = Eigen::Map<const Eigen::ArrayXf>;
+using Vec = float __attribute__((vector_size(32)));
+static_assert(kDepthwiseBlock == 8 * sizeof(Vec) / sizeof(float));
 
-// fn(tap, offset) for every kernel tap (i, j): its index i * k + j among the weights and its
-// offset i * PaddedWidth() + j in a padded plane.
-template <typename Fn>
-void ForEachTap(const ConvGeometry& g, Fn fn) {
-  for (int i = 0; i < g.kernel; ++i) {
-    for (int j = 0; j < g.kernel; ++j) fn(i * g.kernel + j, int64_t{i} * g.PaddedWidth() + j);
-  }
-}
-
-// An output gradient in the wide layout, zeros in the junk columns (a per-thread buffer).
-const Eigen::ArrayXf& WideGradient(const float* grad_output, const ConvGeometry& g) {
-  thread_local Eigen::ArrayXf wide;
-  wide.setZero(WideLength(g));
-  for (int y = 0; y < g.out_height; ++y) {
-    std::copy_n(grad_output + int64_t{y} * g.out_width, g.out_width,
-                wide.data() + int64_t{y} * g.PaddedWidth());
-  }
-  return wide;
+Vec LoadVec(const float* p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
 }  // namespace
@@ -411,17 +397,14 @@ void DepthwisePlane(const float* padded, const ConvGeometry& g, const float* wei
     wide.resize(length + kDepthwiseBlock);
     for (int64_t t = 0; t < length; t += kDepthwiseBlock) {
       // Named vector variables, as an array would be kept on the stack.
-      using Vec = float __attribute__((vector_size(32)));
-      static_assert(kDepthwiseBlock == 8 * 8);
       Vec a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-      auto load = [](const float* p) { Vec v; std::memcpy(&v, p, sizeof v); return v; };
       for (int i = 0; i < k; ++i) {
         for (int j = 0; j < k; ++j) {
           const float w = weights[i * k + j];
           const float* in = padded + int64_t{i} * width + j + t;
-          a0 += w * load(in);      a1 += w * load(in + 8);  a2 += w * load(in + 16);
-          a3 += w * load(in + 24); a4 += w * load(in + 32); a5 += w * load(in + 40);
-          a6 += w * load(in + 48); a7 += w * load(in + 56);
+          a0 += w * LoadVec(in);      a1 += w * LoadVec(in + 8);  a2 += w * LoadVec(in + 16);
+          a3 += w * LoadVec(in + 24); a4 += w * LoadVec(in + 32); a5 += w * LoadVec(in + 40);
+          a6 += w * LoadVec(in + 48); a7 += w * LoadVec(in + 56);
         }
       }
       float* out = wide.data() + t;
@@ -452,11 +435,38 @@ void DepthwiseWeightGradient(const float* padded, const float* grad_output, cons
                              float* weight_grad) {
   const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
   if (s == 1) {
+    // The output gradient in the wide layout (zeros in the junk columns and the slack), a block
+    // of it held in registers while every tap's partial sums take one multiply-add per vector.
     const int64_t length = WideLength(g);
-    const Eigen::ArrayXf& wide = WideGradient(grad_output, g);
-    ForEachTap(g, [&](int tap, int64_t offset) {
-      weight_grad[tap] += (wide * ConstFloatMap(padded + offset, length)).sum();
-    });
+    thread_local std::vector<float> wide;
+    thread_local std::vector<Vec> sums;
+    wide.assign(length + kDepthwiseBlock, 0.0f);
+    for (int y = 0; y < g.out_height; ++y) {
+      std::copy_n(grad_output + int64_t{y} * ow, ow, wide.data() + int64_t{y} * width);
+    }
+    sums.assign(k * k, Vec{});
+    for (int64_t t = 0; t < length; t += kDepthwiseBlock) {
+      const float* grad = wide.data() + t;
+      const Vec g0 = LoadVec(grad), g1 = LoadVec(grad + 8), g2 = LoadVec(grad + 16),
+                g3 = LoadVec(grad + 24), g4 = LoadVec(grad + 32), g5 = LoadVec(grad + 40),
+                g6 = LoadVec(grad + 48), g7 = LoadVec(grad + 56);
+      for (int i = 0; i < k; ++i) {
+        for (int j = 0; j < k; ++j) {
+          const float* in = padded + int64_t{i} * width + j + t;
+          // Two chains, so consecutive multiply-adds do not wait on each other.
+          const Vec even = g0 * LoadVec(in) + g2 * LoadVec(in + 16) + g4 * LoadVec(in + 32) +
+                           g6 * LoadVec(in + 48);
+          const Vec odd = g1 * LoadVec(in + 8) + g3 * LoadVec(in + 24) + g5 * LoadVec(in + 40) +
+                          g7 * LoadVec(in + 56);
+          sums[i * k + j] += even + odd;
+        }
+      }
+    }
+    for (int tap = 0; tap < k * k; ++tap) {
+      float total = 0;
+      for (int lane = 0; lane < 8; ++lane) total += sums[tap][lane];
+      weight_grad[tap] += total;
+    }
     return;
   }
   for (int i = 0; i < k; ++i) {
@@ -473,25 +483,36 @@ void DepthwiseWeightGradient(const float* padded, const float* grad_output, cons
 }
 
 void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, const float* weights,
-                            float* grad_padded) {
+                            float* grad_plane) {
   const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
-  if (s == 1) {
-    const int64_t length = WideLength(g);
-    const Eigen::ArrayXf& wide = WideGradient(grad_output, g);
-    ForEachTap(g, [&](int tap, int64_t offset) {
-      FloatMap(grad_padded + offset, length) += weights[tap] * wide;
-    });
+  thread_local std::vector<float> padded, flipped;
+  if (s == 1 && g.padding <= k - 1) {
+    // The adjoint of a stride-1 convolution is the "full" convolution of the output's gradient
+    // with the kernel turned by 180 degrees: the forward kernel, summing in registers, instead
+    // of k*k passes that each add into the whole plane.
+    const ConvGeometry adjoint{1, g.out_height, g.out_width, k, 1, k - 1 - g.padding, g.height,
+                               g.width};
+    flipped.assign(weights, weights + k * k);
+    std::reverse(flipped.begin(), flipped.end());
+    padded.resize(DepthwisePaddedSize(adjoint));
+    PadPlane(grad_output, adjoint, padded.data());
+    DepthwisePlane(padded.data(), adjoint, flipped.data(), grad_plane);
     return;
   }
+  padded.assign(g.PaddedSize(), 0.0f);
   for (int oy = 0; oy < g.out_height; ++oy) {
     const float* grad = grad_output + int64_t{oy} * ow;
     for (int i = 0; i < k; ++i) {
-      float* row = grad_padded + int64_t{oy * s + i} * width;
+      float* row = padded.data() + int64_t{oy * s + i} * width;
       for (int j = 0; j < k; ++j) {
         const float w = weights[i * k + j];
         for (int x = 0; x < ow; ++x) row[j + x * s] += w * grad[x];
       }
     }
+  }
+  for (int y = 0; y < g.height; ++y) {
+    const float* row = padded.data() + int64_t{y + g.padding} * width + g.padding;
+    std::copy_n(row, g.width, grad_plane + int64_t{y} * g.width);
   }
 }
 

@@ -125,8 +125,8 @@ void DepthwisePlane(const float* padded, const ConvGeometry& g, const float* wei
 // weight_grad (k*k) += the gradient of the taps from the output's gradient.
 void DepthwiseWeightGradient(const float* padded, const float* grad_output, const ConvGeometry& g,
                              float* weight_grad);
-// grad_padded (padded size, zeroed by the caller) += the gradient of the padded plane.
+// grad_plane (height x width) = the gradient of the (unpadded) plane.
 void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, const float* weights,
-                            float* grad_padded);
+                            float* grad_plane);
 
 }  // namespace hwnas

@@ -16,6 +16,7 @@
 //   stem.width=16;stem=w8a8;s1.depth=1;s1.width=16;s1.b1.k=3;s1.b1.e=1;s1.b1.dw=w8a8;...;fc=w8a8
 // Blocks beyond a stage's depth, and the expand layer of an expansion-1 block, are left out.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -39,11 +40,26 @@ constexpr int kLayerKinds = 5;
 const std::vector<std::string> kLayerKindNames = {"stem", "expand", "depthwise", "project",
                                                   "classifier"};
 
+// A policy's place along each dimension of the space file's policy lists (each sorted), so that
+// policies have neighbours: one step in one dimension. A dense policy has no pattern (-1).
+enum PolicyDimension { kWBits, kABits, kSparsity, kPattern, kRank, kPolicyDimensions };
+using PolicyPosition = std::array<int, kPolicyDimensions>;
+
 struct PolicyChoice {
   LayerPolicy policy;
   std::string pattern;  // as the space file names it: unstructured, channel, or N:M
   std::string name;     // the knob choice, e.g. "w4a8-u75-r1/2"
+  PolicyPosition position;
 };
+
+// Steps between two policies: index differences along the ordered dimensions, plus one for a
+// change of pattern between two sparse policies.
+int PolicyDistance(const PolicyPosition& a, const PolicyPosition& b) {
+  int distance = 0;
+  for (int d : {kWBits, kABits, kSparsity, kRank}) distance += std::abs(a[d] - b[d]);
+  if (a[kPattern] >= 0 && b[kPattern] >= 0 && a[kPattern] != b[kPattern]) ++distance;
+  return distance;
+}
 
 // One rule of the space file: a layer whose values match every `when` list must have its values
 // in every `then` list.
@@ -114,11 +130,64 @@ class FmnistSpace : public SearchSpace {
     std::vector<int> kernels;
     std::vector<int> expansions;
     std::vector<PolicyChoice> policies[kLayerKinds];  // valid ones, per layer kind
+    PolicyPosition dimension_sizes;                    // of the policy lists
+    bool dense_first = false;                          // the sparsity list starts at 0
   };
 
   explicit FmnistSpace(Options options)
       : SearchSpace(options.name, MakeKnobs(options)),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        knob_kinds_(KnobKinds()) {
+    for (int kind = 0; kind < kLayerKinds; ++kind) {
+      const auto& policies = options_.policies[kind];
+      auto& neighbours = neighbours_[kind];
+      neighbours.resize(policies.size());
+      for (size_t i = 0; i < policies.size(); ++i) {
+        for (size_t j = 0; j < policies.size(); ++j) {
+          if (PolicyDistance(policies[i].position, policies[j].position) == 1) {
+            neighbours[i].push_back(static_cast<int>(j));
+          }
+        }
+      }
+    }
+  }
+
+  // Independent uniform policies per layer would almost never give a network without some
+  // badly damaged layer (1 in 64 of a 1x1 conv's policies is 6+ bits, dense and full rank),
+  // so the accurate end of every front would go unexplored. Instead a candidate draws one
+  // compression strength, uniform from none to the harshest the lists allow; each policy
+  // dimension takes a network-wide position near that strength (the pattern is drawn freely),
+  // and each layer the valid policy nearest to those positions. A share of the layers (drawn
+  // per candidate, leaning small) then step to a neighbouring policy, so samples are
+  // network-wide policies of every strength with per-layer refinements.
+  Candidate Sample(Rng& rng) const override {
+    constexpr double kJitter = 0.5;  // how far a dimension's strength strays from the network's
+    const double strength = rng.Uniform();
+    PolicyPosition shared;
+    for (int d : {kWBits, kABits, kSparsity, kRank}) {
+      const int size = options_.dimension_sizes[d];
+      const double own = std::clamp(strength + kJitter * (rng.Uniform() - 0.5), 0.0, 1.0);
+      const int steps = std::min(size - 1, static_cast<int>(own * size));
+      // Bit lists ascend, so their mildest choice is the last; the others start mildest.
+      shared[d] = d == kWBits || d == kABits ? size - 1 - steps : steps;
+    }
+    shared[kPattern] = static_cast<int>(rng.Below(options_.dimension_sizes[kPattern]));
+    if (shared[kSparsity] == 0 && options_.dense_first) shared[kPattern] = -1;
+    const double u = rng.Uniform();
+    const double deviating = u * u;
+    Candidate c;
+    for (size_t k = 0; k < knobs().size(); ++k) {
+      const int kind = knob_kinds_[k];
+      const size_t n = knobs()[k].choices.size();
+      if (kind < 0) {
+        c.choices.push_back(static_cast<int>(rng.Below(n)));
+      } else {
+        const int policy = NearestPolicy(kind, shared);
+        c.choices.push_back(rng.Bernoulli(deviating) ? MutatedChoice(k, policy, rng) : policy);
+      }
+    }
+    return Canonical(c);
+  }
 
   Candidate Canonical(Candidate c) const override {
     if (c.choices.size() != knobs().size()) return c;
@@ -369,6 +438,45 @@ class FmnistSpace : public SearchSpace {
     return true;
   }
 
+  // A layer's policy mutates by one step in one dimension (2 -> 3 bits, 75% -> 90% sparsity,
+  // unstructured -> channel), so a mutation refines a policy instead of replacing it.
+  int MutatedChoice(size_t knob, int current, Rng& rng) const override {
+    const int kind = knob_kinds_[knob];
+    if (kind < 0 || neighbours_[kind][current].empty()) {
+      return SearchSpace::MutatedChoice(knob, current, rng);
+    }
+    const auto& neighbours = neighbours_[kind][current];
+    return neighbours[rng.Below(neighbours.size())];
+  }
+
+  int NearestPolicy(int kind, const PolicyPosition& target) const {
+    const auto& policies = options_.policies[kind];
+    int best = 0;
+    for (size_t i = 1; i < policies.size(); ++i) {
+      if (PolicyDistance(policies[i].position, target) <
+          PolicyDistance(policies[best].position, target)) {
+        best = static_cast<int>(i);
+      }
+    }
+    return best;
+  }
+
+  // The layer kind whose policy each knob holds; -1 for architecture knobs.
+  std::vector<int> KnobKinds() const {
+    std::vector<int> kinds(knobs().size(), -1);
+    kinds[kStemPolicyKnob] = static_cast<int>(LayerKind::kStem);
+    kinds[kClassifierKnob] = static_cast<int>(LayerKind::kClassifier);
+    for (int s = 0; s < kStages; ++s) {
+      for (int b = 0; b < kMaxDepth; ++b) {
+        const BlockKnobs block = BlockKnobsOf(s, b);
+        kinds[block.expand] = static_cast<int>(LayerKind::kExpand);
+        kinds[block.depthwise] = static_cast<int>(LayerKind::kDepthwise);
+        kinds[block.project] = static_cast<int>(LayerKind::kProject);
+      }
+    }
+    return kinds;
+  }
+
   // A long choice list in an error: its first few and how many.
   static std::string Abbreviated(const std::vector<std::string>& choices) {
     constexpr size_t kShown = 8;
@@ -378,6 +486,8 @@ class FmnistSpace : public SearchSpace {
   }
 
   Options options_;
+  std::vector<int> knob_kinds_;
+  std::vector<std::vector<int>> neighbours_[kLayerKinds];  // per policy, its one-step neighbours
 };
 
 std::vector<int> PositiveInts(const ConfigNode& list, int hi) {
@@ -459,11 +569,24 @@ void ReadPolicies(const ConfigNode& config, FmnistSpace::Options& options) {
     return values;
   };
   const std::vector<int> w_bits = bits("w_bits"), a_bits = bits("a_bits");
-  std::vector<double> sparsities, ranks;
-  for (const auto& item : policy.Child("sparsity").Items()) sparsities.push_back(item.AsDouble(0, 0.99));
-  for (const auto& item : policy.Child("rank").Items()) ranks.push_back(item.AsDouble(0.01, 1));
-  if (sparsities.empty()) policy.Child("sparsity").Fail("needs at least one value");
-  if (ranks.empty()) policy.Child("rank").Fail("needs at least one value");
+  // Sorted from the mildest, so neighbouring positions are neighbouring strengths.
+  auto strengths = [&](std::string_view key, double lo, double hi, bool descending) {
+    const ConfigNode list = policy.Child(key);
+    std::vector<double> values;
+    for (const auto& item : list.Items()) {
+      const double v = item.AsDouble(lo, hi);
+      if (std::find(values.begin(), values.end(), v) != values.end()) {
+        item.Fail("value " + NumberText(v) + " listed twice");
+      }
+      values.push_back(v);
+    }
+    if (values.empty()) list.Fail("needs at least one value");
+    std::sort(values.begin(), values.end());
+    if (descending) std::reverse(values.begin(), values.end());
+    return values;
+  };
+  const std::vector<double> sparsities = strengths("sparsity", 0, 0.99, false);
+  const std::vector<double> ranks = strengths("rank", 0.01, 1, true);
   // A pattern as the file names it, and what it sets in a LayerPolicy.
   struct Pattern {
     std::string name;
@@ -489,16 +612,26 @@ void ReadPolicies(const ConfigNode& config, FmnistSpace::Options& options) {
   if (patterns.empty()) policy.Child("pattern").Fail("needs at least one value");
   const std::vector<Rule> rules = ReadRules(config);
 
+  options.dimension_sizes = {static_cast<int>(w_bits.size()), static_cast<int>(a_bits.size()),
+                             static_cast<int>(sparsities.size()), static_cast<int>(patterns.size()),
+                             static_cast<int>(ranks.size())};
+  options.dense_first = sparsities.front() == 0;
   for (size_t kind = 0; kind < kLayerKindNames.size(); ++kind) {
     auto& valid = options.policies[kind];
-    for (int w : w_bits) {
-      for (int a : a_bits) {
-        for (double sparsity : sparsities) {
+    for (size_t wi = 0; wi < w_bits.size(); ++wi) {
+      const int w = w_bits[wi];
+      for (size_t ai = 0; ai < a_bits.size(); ++ai) {
+        const int a = a_bits[ai];
+        for (size_t si = 0; si < sparsities.size(); ++si) {
+          const double sparsity = sparsities[si];
           for (size_t p = 0; p < patterns.size(); ++p) {
             if (sparsity == 0 && p > 0) continue;  // dense: one tuple, whatever the pattern
-            for (double rank : ranks) {
+            for (size_t ri = 0; ri < ranks.size(); ++ri) {
+              const double rank = ranks[ri];
               PolicyChoice choice;
               choice.pattern = patterns[p].name;
+              choice.position = {static_cast<int>(wi), static_cast<int>(ai), static_cast<int>(si),
+                                 sparsity > 0 ? static_cast<int>(p) : -1, static_cast<int>(ri)};
               LayerPolicy& lp = choice.policy;
               lp.w_bits = w;
               lp.a_bits = a;

@@ -29,7 +29,8 @@ std::string DeviceNames(const std::vector<std::unique_ptr<DeviceModel>>& devices
 }  // namespace
 
 EvaluatorContext MakeEvaluatorContext(const SearchSpace& space, const PreparationProgress& progress) {
-  EvaluatorContext context{.progress = progress};
+  EvaluatorContext context;
+  context.progress = progress;
   const Candidate largest = space.Extreme(true), smallest = space.Extreme(false);
   if (space.IsValid(largest) && space.IsValid(smallest)) {
     context.space = {space.Expand(largest), space.Expand(smallest),

@@ -158,13 +158,17 @@ Candidate SearchSpace::Mutate(const Candidate& parent, double rate, Rng& rng) co
     for (size_t k = 0; k < knobs_.size(); ++k) {
       const size_t n = knobs_[k].choices.size();
       if (n < 2 || (k != forced && !rng.Bernoulli(rate))) continue;
-      // Draw among the other n - 1 choices.
-      const int other = static_cast<int>(rng.Below(n - 1));
-      child.choices[k] = other >= parent.choices[k] ? other + 1 : other;
+      child.choices[k] = MutatedChoice(k, parent.choices[k], rng);
     }
     // A change of knobs without effect only is no mutation: an empty candidate is never valid.
     return Canonical(child) == parent ? Candidate{} : child;
   });
+}
+
+int SearchSpace::MutatedChoice(size_t knob, int current, Rng& rng) const {
+  // Draw among the other n - 1 choices.
+  const int other = static_cast<int>(rng.Below(knobs_[knob].choices.size() - 1));
+  return other >= current ? other + 1 : other;
 }
 
 Candidate SearchSpace::Crossover(const Candidate& a, const Candidate& b, Rng& rng) const {

@@ -61,7 +61,8 @@ class SearchSpace {
   // grow along their lists, its largest and smallest network.
   Candidate Extreme(bool largest) const;
 
-  Candidate Sample(Rng& rng) const;
+  // By default every knob uniformly; a space may draw from a prior that knows its structure.
+  virtual Candidate Sample(Rng& rng) const;
   // Changes each knob with probability `rate`, and at least one knob always.
   Candidate Mutate(const Candidate& parent, double rate, Rng& rng) const;
   // Uniform crossover: each knob from either parent.
@@ -72,6 +73,10 @@ class SearchSpace {
   // Cheap numeric descriptors for surrogates, beside the raw choices: by default log MACs and
   // log parameters; a space may add what its structure implies.
   virtual std::vector<double> Features(const Candidate& candidate, const NetworkSpec& spec) const;
+
+  // The choice a mutation gives knob `knob` in place of `current`: by default any other choice,
+  // uniformly; a space whose choices have neighbours may take a local step instead.
+  virtual int MutatedChoice(size_t knob, int current, Rng& rng) const;
 
   // Retries a generator until it yields a valid candidate.
   template <typename Generate>

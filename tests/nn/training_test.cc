@@ -295,7 +295,9 @@ TEST(CompressedTraining, UnstructuredMasksSurviveOptimizerSteps) {
     EXPECT_EQ(zeros, std::llround(0.75 * value.size())) << layer.name;
     const auto& keep = layer.compression->mask()->keep();
     for (int64_t i = 0; i < value.size(); ++i) {
-      if (keep.data()[i] == 0) EXPECT_EQ(value[i], 0.0f) << layer.name << " " << i;
+      if (keep.data()[i] == 0) {
+        EXPECT_EQ(value[i], 0.0f) << layer.name << " " << i;
+      }
     }
   }
 }

@@ -105,6 +105,76 @@ TEST(FmnistSpace, MutationChangesTheNetwork) {
   }
 }
 
+// The conv and linear layers' policies of a network, by layer name.
+std::map<std::string, LayerPolicy> Policies(const SearchSpace& space, const Candidate& c) {
+  std::map<std::string, LayerPolicy> policies;
+  for (const Layer& l : space.Expand(c).layers) {
+    if (l.op == LayerOp::kConv || l.op == LayerOp::kLinear) policies[l.name] = l.policy;
+  }
+  return policies;
+}
+
+TEST(FmnistSpace, SamplesSpanUniformAndMixedPolicies) {
+  // Independent uniform draws per layer would give a network whose every layer shares its bits
+  // about never, and one whose every layer is mild never (1 in 64 of a 1x1 conv's policies);
+  // the sampler's network-wide prior gives both often, and mixed networks most of the time.
+  const auto space = ShippedSpace();
+  Rng rng(11);
+  constexpr int kSamples = 1000;
+  int uniform_bits = 0, mild = 0, lossy = 0;
+  for (int i = 0; i < kSamples; ++i) {
+    std::set<std::pair<int, int>> bits;
+    bool all_mild = true, all_lossy = true;
+    for (const auto& [name, p] : Policies(*space, space->Sample(rng))) {
+      bits.insert({p.w_bits, p.a_bits});
+      all_mild = all_mild && p.w_bits >= 6 && p.a_bits >= 6 && p.sparsity == 0 && p.rank_ratio == 1;
+      all_lossy = all_lossy && p.w_bits <= 3;
+    }
+    uniform_bits += bits.size() == 1;
+    mild += all_mild;
+    lossy += all_lossy;
+  }
+  EXPECT_GT(uniform_bits, kSamples / 10);
+  EXPECT_LT(uniform_bits, kSamples / 2);
+  // Every strength is drawn: 6+ bits, dense and full rank on every layer; 2 or 3 bits on every
+  // layer.
+  EXPECT_GT(mild, kSamples / 50);
+  EXPECT_GT(lossy, kSamples / 10);
+}
+
+TEST(FmnistSpace, APolicyMutatesByOneStepInOneDimension) {
+  const auto space = ShippedSpace();
+  const std::vector<int> w_bits = {2, 3, 4, 6, 8, 32}, a_bits = {4, 6, 8, 32};
+  const std::vector<double> sparsity = {0, 0.5, 0.75, 0.9}, rank = {1, 0.5, 0.25};
+  auto step = [](const auto& list, auto a, auto b) {
+    const auto ia = std::find(list.begin(), list.end(), a) - list.begin();
+    const auto ib = std::find(list.begin(), list.end(), b) - list.begin();
+    return static_cast<int>(std::abs(ia - ib));
+  };
+  Rng rng(12);
+  int policy_mutations = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Candidate parent = space->Sample(rng);
+    const Candidate child = space->Mutate(parent, 0, rng);  // exactly one knob changes
+    const auto before = Policies(*space, parent), after = Policies(*space, child);
+    if (space->Expand(parent).Macs() != space->Expand(child).Macs()) continue;  // an arch knob
+    int changed_layers = 0;
+    for (const auto& [name, p] : before) {
+      const LayerPolicy& q = after.at(name);
+      if (p == q) continue;
+      ++changed_layers;
+      ++policy_mutations;
+      const int steps = step(w_bits, p.w_bits, q.w_bits) + step(a_bits, p.a_bits, q.a_bits) +
+                        step(sparsity, p.sparsity, q.sparsity) +
+                        step(rank, p.rank_ratio, q.rank_ratio) +
+                        (p.sparsity > 0 && q.sparsity > 0 && p.pattern != q.pattern);
+      EXPECT_EQ(steps, 1) << name << ": " << space->Format(parent) << " -> " << space->Format(child);
+    }
+    EXPECT_LE(changed_layers, 1);
+  }
+  EXPECT_GT(policy_mutations, 150);
+}
+
 TEST(FmnistSpace, RulesThatLeaveALayerKindNoPolicyAreAConfigError) {
   TempDir dir;
   std::string yaml = kTinySpace;
