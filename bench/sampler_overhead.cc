@@ -53,7 +53,15 @@ struct Result {
 Result RunHwnas(const SearchSpace& space, int trials, Store* store) {
   auto sampler = MakeSampler({.kind = "nsga2", .population = kPopulation}, space, 0);
   int64_t run_id = 0;
-  if (store) run_id = store->CreateRun({.config = "bench", .config_path = "bench", .space = "synthetic40", .sampler = "nsga2", .devices = "synthetic"});
+  if (store) {
+    RunRecord record;
+    record.config = "bench";
+    record.config_path = "bench";
+    record.space = "synthetic40";
+    record.sampler = "nsga2";
+    record.devices = "synthetic";
+    run_id = store->CreateRun(record);
+  }
   std::vector<Objectives> all;
   std::vector<uint64_t> hashes;
   const auto start = std::chrono::steady_clock::now();

@@ -129,7 +129,12 @@ Rates HwnasThroughput(const Dataset& train, const Options& options) {
 void HwnasEpoch(const DataSplits& data, Rates& rates) {
   auto fresh = BuildNetwork(SmallImageReferenceSpec(1), 0);
   const auto start = std::chrono::steady_clock::now();
-  Train(*fresh, data.train(), {.epochs = 1, .batch_size = kBatch, .peak_learning_rate = 0.1, .weight_decay = 5e-4});
+  TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = kBatch;
+  options.peak_learning_rate = 0.1;
+  options.weight_decay = 5e-4;
+  Train(*fresh, data.train(), options);
   rates.epoch_accuracy = 100 * Accuracy(*fresh, data.final_test());
   rates.epoch_seconds = Seconds(start);
 }

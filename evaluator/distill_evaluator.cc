@@ -38,6 +38,12 @@ namespace {
 // Bumped whenever training code changes what a cached teacher or supernet would be.
 constexpr int kCacheFormat = 1;
 
+std::string Percent(double fraction) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.2f%%", 100 * fraction);
+  return text;
+}
+
 struct ProxyOptions {
   int64_t steps = 100;
   int64_t batch_size = 64;
@@ -228,7 +234,9 @@ class DistillEvaluator : public Evaluator {
       SaveWeights(path, parameters);
       Log("teacher: saved to " + path);
     }
-    Log("teacher: validation accuracy " + std::to_string(100 * Accuracy(*teacher_, validation_)) + "%");
+    // The test accuracy too: the front's test accuracies are judged against it.
+    Log("teacher: validation accuracy " + Percent(Accuracy(*teacher_, validation_)) +
+        ", test accuracy " + Percent(Accuracy(*teacher_, splits_.final_test())));
   }
 
   void PrepareSupernet(const EvaluatorContext& context) {

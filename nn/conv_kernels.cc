@@ -369,13 +369,6 @@ void PadPlane(const float* plane, const ConvGeometry& g, float* padded) {
 
 namespace {
 
-// Stride 1 computes in the padded plane's row width: output pixel (y, x) at y * PaddedWidth() + x,
-// the columns past out_width junk. Every tap is then one long multiply-add over the whole plane,
-// which vectorises fully, where a row of 7 to 28 pixels does not.
-int64_t WideLength(const ConvGeometry& g) {
-  return int64_t{g.out_height - 1} * g.PaddedWidth() + g.out_width;
-}
-
 using Vec = float __attribute__((vector_size(32)));
 static_assert(kDepthwiseBlock == 8 * sizeof(Vec) / sizeof(float));
 
@@ -385,111 +378,141 @@ Vec LoadVec(const float* p) {
   return v;
 }
 
+// Every kernel tap reads one contiguous run of the source, so each tap is one long multiply-add
+// that vectorises fully, where a row of 7 to 28 pixels, or a strided one, does not. The source is
+// the padded plane for stride 1; for stride s it is the s*s phase planes of the padded plane
+// (rows a, a+s, ...; columns b, b+s, ...), each height x width, one after the other. Output pixel
+// (y, x) sits at y * width + x of the "wide" layout, the columns past out_width junk.
+struct PhaseLayout {
+  int width = 0;             // of a phase plane, and of the wide layout
+  int64_t plane = 0;         // floats per phase plane
+  int64_t wide_length = 0;   // (out_height - 1) * width + out_width
+  std::vector<int64_t> taps;  // where tap i * k + j reads, relative to the wide index
+};
+
+// A per-thread layout, so the tap list is not allocated for every plane.
+const PhaseLayout& LayoutOf(const ConvGeometry& g) {
+  thread_local PhaseLayout l;
+  const int s = g.stride;
+  l.width = (g.PaddedWidth() + s - 1) / s;
+  l.plane = int64_t{(g.PaddedHeight() + s - 1) / s} * l.width;
+  l.wide_length = int64_t{g.out_height - 1} * l.width + g.out_width;
+  l.taps.clear();
+  for (int i = 0; i < g.kernel; ++i) {
+    for (int j = 0; j < g.kernel; ++j) {
+      l.taps.push_back(((i % s) * s + j % s) * l.plane + int64_t{i / s} * l.width + j / s);
+    }
+  }
+  return l;
+}
+
+// fn(phase index, padded index) for every pixel of the padded plane.
+template <typename Fn>
+void ForEachPhasePixel(const ConvGeometry& g, const PhaseLayout& l, Fn fn) {
+  const int s = g.stride;
+  for (int a = 0; a < s; ++a) {
+    for (int b = 0; b < s; ++b) {
+      const int64_t phase = (a * s + b) * l.plane;
+      for (int y = a, u = 0; y < g.PaddedHeight(); y += s, ++u) {
+        for (int x = b, v = 0; x < g.PaddedWidth(); x += s, ++v) {
+          fn(phase + int64_t{u} * l.width + v, int64_t{y} * g.PaddedWidth() + x);
+        }
+      }
+    }
+  }
+}
+
+// The source the taps read: the padded plane itself at stride 1 (its buffer has the slack), else
+// its phase planes in a per-thread buffer with kDepthwiseBlock floats of zero slack.
+const float* PhaseSource(const float* padded, const ConvGeometry& g, const PhaseLayout& l) {
+  if (g.stride == 1) return padded;
+  thread_local std::vector<float> phases;
+  phases.assign(g.stride * g.stride * l.plane + kDepthwiseBlock, 0.0f);
+  ForEachPhasePixel(g, l, [&](int64_t phase, int64_t pixel) { phases[phase] = padded[pixel]; });
+  return phases.data();
+}
+
+// An output gradient in the wide layout, zeros in the junk columns and the slack.
+const float* WideGradient(const float* grad_output, const ConvGeometry& g, const PhaseLayout& l) {
+  thread_local std::vector<float> wide;
+  wide.assign(l.wide_length + kDepthwiseBlock, 0.0f);
+  for (int y = 0; y < g.out_height; ++y) {
+    std::copy_n(grad_output + int64_t{y} * g.out_width, g.out_width, wide.data() + int64_t{y} * l.width);
+  }
+  return wide.data();
+}
+
 }  // namespace
 
 void DepthwisePlane(const float* padded, const ConvGeometry& g, const float* weights, float* output) {
-  const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
-  if (s == 1) {
-    // Blocks of kDepthwiseBlock outputs stay in registers over all k*k taps: one load and one
-    // multiply-add per vector and tap. The last block reads into the plane's slack.
-    const int64_t length = WideLength(g);
-    thread_local std::vector<float> wide;
-    wide.resize(length + kDepthwiseBlock);
-    for (int64_t t = 0; t < length; t += kDepthwiseBlock) {
-      // Named vector variables, as an array would be kept on the stack.
-      Vec a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-      for (int i = 0; i < k; ++i) {
-        for (int j = 0; j < k; ++j) {
-          const float w = weights[i * k + j];
-          const float* in = padded + int64_t{i} * width + j + t;
-          a0 += w * LoadVec(in);      a1 += w * LoadVec(in + 8);  a2 += w * LoadVec(in + 16);
-          a3 += w * LoadVec(in + 24); a4 += w * LoadVec(in + 32); a5 += w * LoadVec(in + 40);
-          a6 += w * LoadVec(in + 48); a7 += w * LoadVec(in + 56);
-        }
-      }
-      float* out = wide.data() + t;
-      for (const Vec& a : {a0, a1, a2, a3, a4, a5, a6, a7}) {
-        std::memcpy(out, &a, sizeof a);
-        out += 8;
-      }
+  const PhaseLayout& l = LayoutOf(g);
+  const float* source = PhaseSource(padded, g, l);
+  const int taps = g.kernel * g.kernel;
+  thread_local std::vector<float> wide;
+  wide.resize(l.wide_length + kDepthwiseBlock);
+  // Blocks of kDepthwiseBlock outputs stay in registers over all taps: one load and one
+  // multiply-add per vector and tap. The last block reads into the source's slack.
+  for (int64_t t = 0; t < l.wide_length; t += kDepthwiseBlock) {
+    // Named vector variables, as an array would be kept on the stack.
+    Vec a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
+    for (int tap = 0; tap < taps; ++tap) {
+      const float w = weights[tap];
+      const float* in = source + l.taps[tap] + t;
+      a0 += w * LoadVec(in);      a1 += w * LoadVec(in + 8);  a2 += w * LoadVec(in + 16);
+      a3 += w * LoadVec(in + 24); a4 += w * LoadVec(in + 32); a5 += w * LoadVec(in + 40);
+      a6 += w * LoadVec(in + 48); a7 += w * LoadVec(in + 56);
     }
-    for (int y = 0; y < g.out_height; ++y) {
-      std::copy_n(wide.data() + int64_t{y} * width, ow, output + int64_t{y} * ow);
+    float* out = wide.data() + t;
+    for (const Vec& a : {a0, a1, a2, a3, a4, a5, a6, a7}) {
+      std::memcpy(out, &a, sizeof a);
+      out += 8;
     }
-    return;
   }
-  for (int oy = 0; oy < g.out_height; ++oy) {
-    float* out = output + int64_t{oy} * ow;
-    std::fill(out, out + ow, 0.0f);
-    for (int i = 0; i < k; ++i) {
-      const float* row = padded + int64_t{oy * s + i} * width;
-      for (int j = 0; j < k; ++j) {
-        const float w = weights[i * k + j];
-        for (int x = 0; x < ow; ++x) out[x] += w * row[j + x * s];
-      }
-    }
+  for (int y = 0; y < g.out_height; ++y) {
+    std::copy_n(wide.data() + int64_t{y} * l.width, g.out_width, output + int64_t{y} * g.out_width);
   }
 }
 
 void DepthwiseWeightGradient(const float* padded, const float* grad_output, const ConvGeometry& g,
                              float* weight_grad) {
-  const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
-  if (s == 1) {
-    // The output gradient in the wide layout (zeros in the junk columns and the slack), a block
-    // of it held in registers while every tap's partial sums take one multiply-add per vector.
-    const int64_t length = WideLength(g);
-    thread_local std::vector<float> wide;
-    thread_local std::vector<Vec> sums;
-    wide.assign(length + kDepthwiseBlock, 0.0f);
-    for (int y = 0; y < g.out_height; ++y) {
-      std::copy_n(grad_output + int64_t{y} * ow, ow, wide.data() + int64_t{y} * width);
+  const PhaseLayout& l = LayoutOf(g);
+  const float* source = PhaseSource(padded, g, l);
+  const float* wide = WideGradient(grad_output, g, l);
+  const int taps = g.kernel * g.kernel;
+  // A block of the gradient held in registers while every tap's partial sums take one
+  // multiply-add per vector.
+  thread_local std::vector<Vec> sums;
+  sums.assign(taps, Vec{});
+  for (int64_t t = 0; t < l.wide_length; t += kDepthwiseBlock) {
+    const float* grad = wide + t;
+    const Vec g0 = LoadVec(grad), g1 = LoadVec(grad + 8), g2 = LoadVec(grad + 16),
+              g3 = LoadVec(grad + 24), g4 = LoadVec(grad + 32), g5 = LoadVec(grad + 40),
+              g6 = LoadVec(grad + 48), g7 = LoadVec(grad + 56);
+    for (int tap = 0; tap < taps; ++tap) {
+      const float* in = source + l.taps[tap] + t;
+      // Two chains, so consecutive multiply-adds do not wait on each other.
+      const Vec even = g0 * LoadVec(in) + g2 * LoadVec(in + 16) + g4 * LoadVec(in + 32) +
+                       g6 * LoadVec(in + 48);
+      const Vec odd = g1 * LoadVec(in + 8) + g3 * LoadVec(in + 24) + g5 * LoadVec(in + 40) +
+                      g7 * LoadVec(in + 56);
+      sums[tap] += even + odd;
     }
-    sums.assign(k * k, Vec{});
-    for (int64_t t = 0; t < length; t += kDepthwiseBlock) {
-      const float* grad = wide.data() + t;
-      const Vec g0 = LoadVec(grad), g1 = LoadVec(grad + 8), g2 = LoadVec(grad + 16),
-                g3 = LoadVec(grad + 24), g4 = LoadVec(grad + 32), g5 = LoadVec(grad + 40),
-                g6 = LoadVec(grad + 48), g7 = LoadVec(grad + 56);
-      for (int i = 0; i < k; ++i) {
-        for (int j = 0; j < k; ++j) {
-          const float* in = padded + int64_t{i} * width + j + t;
-          // Two chains, so consecutive multiply-adds do not wait on each other.
-          const Vec even = g0 * LoadVec(in) + g2 * LoadVec(in + 16) + g4 * LoadVec(in + 32) +
-                           g6 * LoadVec(in + 48);
-          const Vec odd = g1 * LoadVec(in + 8) + g3 * LoadVec(in + 24) + g5 * LoadVec(in + 40) +
-                          g7 * LoadVec(in + 56);
-          sums[i * k + j] += even + odd;
-        }
-      }
-    }
-    for (int tap = 0; tap < k * k; ++tap) {
-      float total = 0;
-      for (int lane = 0; lane < 8; ++lane) total += sums[tap][lane];
-      weight_grad[tap] += total;
-    }
-    return;
   }
-  for (int i = 0; i < k; ++i) {
-    for (int j = 0; j < k; ++j) {
-      float sum = 0;
-      for (int oy = 0; oy < g.out_height; ++oy) {
-        const float* in = padded + int64_t{oy * s + i} * width + j;
-        const float* grad = grad_output + int64_t{oy} * ow;
-        for (int x = 0; x < ow; ++x) sum += grad[x] * in[x * s];
-      }
-      weight_grad[i * k + j] += sum;
-    }
+  for (int tap = 0; tap < taps; ++tap) {
+    float total = 0;
+    for (int lane = 0; lane < 8; ++lane) total += sums[tap][lane];
+    weight_grad[tap] += total;
   }
 }
 
 void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, const float* weights,
                             float* grad_plane) {
-  const int width = g.PaddedWidth(), k = g.kernel, s = g.stride, ow = g.out_width;
-  thread_local std::vector<float> padded, flipped;
-  if (s == 1 && g.padding <= k - 1) {
+  const int k = g.kernel;
+  if (g.stride == 1 && g.padding <= k - 1) {
     // The adjoint of a stride-1 convolution is the "full" convolution of the output's gradient
     // with the kernel turned by 180 degrees: the forward kernel, summing in registers, instead
     // of k*k passes that each add into the whole plane.
+    thread_local std::vector<float> padded, flipped;
     const ConvGeometry adjoint{1, g.out_height, g.out_width, k, 1, k - 1 - g.padding, g.height,
                                g.width};
     flipped.assign(weights, weights + k * k);
@@ -499,20 +522,22 @@ void DepthwiseInputGradient(const float* grad_output, const ConvGeometry& g, con
     DepthwisePlane(padded.data(), adjoint, flipped.data(), grad_plane);
     return;
   }
-  padded.assign(g.PaddedSize(), 0.0f);
-  for (int oy = 0; oy < g.out_height; ++oy) {
-    const float* grad = grad_output + int64_t{oy} * ow;
-    for (int i = 0; i < k; ++i) {
-      float* row = padded.data() + int64_t{oy * s + i} * width;
-      for (int j = 0; j < k; ++j) {
-        const float w = weights[i * k + j];
-        for (int x = 0; x < ow; ++x) row[j + x * s] += w * grad[x];
-      }
-    }
+  // Otherwise each tap adds the wide gradient into the phase planes in one long pass, and the
+  // plane's pixels are read back out of them.
+  const PhaseLayout& l = LayoutOf(g);
+  const Eigen::Map<const Eigen::ArrayXf> wide(WideGradient(grad_output, g, l), l.wide_length);
+  thread_local Eigen::ArrayXf phases;
+  phases.setZero(g.stride * g.stride * l.plane + kDepthwiseBlock);
+  for (int tap = 0; tap < k * k; ++tap) {
+    phases.segment(l.taps[tap], l.wide_length) += weights[tap] * wide;
   }
+  // The padded plane's gradient, of which the plane's is the interior.
+  thread_local std::vector<float> grad_padded;
+  grad_padded.resize(g.PaddedSize());
+  ForEachPhasePixel(g, l, [&](int64_t phase, int64_t pixel) { grad_padded[pixel] = phases[phase]; });
   for (int y = 0; y < g.height; ++y) {
-    const float* row = padded.data() + int64_t{y + g.padding} * width + g.padding;
-    std::copy_n(row, g.width, grad_plane + int64_t{y} * g.width);
+    std::copy_n(grad_padded.data() + int64_t{y + g.padding} * g.PaddedWidth() + g.padding, g.width,
+                grad_plane + int64_t{y} * g.width);
   }
 }
 

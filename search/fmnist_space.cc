@@ -173,6 +173,8 @@ class FmnistSpace : public SearchSpace {
     }
     shared[kPattern] = static_cast<int>(rng.Below(options_.dimension_sizes[kPattern]));
     if (shared[kSparsity] == 0 && options_.dense_first) shared[kPattern] = -1;
+    std::array<int, kLayerKinds> nearest;
+    for (int kind = 0; kind < kLayerKinds; ++kind) nearest[kind] = NearestPolicy(kind, shared);
     const double u = rng.Uniform();
     const double deviating = u * u;
     Candidate c;
@@ -182,7 +184,7 @@ class FmnistSpace : public SearchSpace {
       if (kind < 0) {
         c.choices.push_back(static_cast<int>(rng.Below(n)));
       } else {
-        const int policy = NearestPolicy(kind, shared);
+        const int policy = nearest[kind];
         c.choices.push_back(rng.Bernoulli(deviating) ? MutatedChoice(k, policy, rng) : policy);
       }
     }

@@ -173,7 +173,9 @@ TEST(LutDeviceModel, RefusesOtherRunsAndCompressedLayers) {
     const bool compressed = scaled.layers[i].first_layer <= 4 &&
                             4 < scaled.layers[i].first_layer + scaled.layers[i].layer_count;
     EXPECT_EQ(scaled.layers[i].bound, compressed ? "table-scaled" : "table") << i;
-    if (!compressed) EXPECT_EQ(scaled.layers[i].latency_ms, dense.layers[i].latency_ms) << i;
+    if (!compressed) {
+      EXPECT_EQ(scaled.layers[i].latency_ms, dense.layers[i].latency_ms) << i;
+    }
   }
   // ... and one without compression_roofline refuses it.
   test::TempDir dir;

@@ -461,6 +461,10 @@ TEST(DepthwiseConv2d, MatchesNaiveLoops) {
   ExpectDepthwiseMatchesNaive({17, 14, 30, 3, 1, true, 3}, 900);
   ExpectDepthwiseMatchesNaive({16, 7, 7, 7, 1, false, 2}, 901);
   ExpectDepthwiseMatchesNaive({2, 3, 40, 5, 2, true, 1}, 902);
+  // Stride 3: nine phase planes; a 1x1 kernel reads only the first.
+  ExpectDepthwiseMatchesNaive({3, 11, 10, 5, 3, true, 2}, 903);
+  ExpectDepthwiseMatchesNaive({2, 8, 7, 3, 3, false, 2}, 904);
+  ExpectDepthwiseMatchesNaive({2, 8, 7, 1, 3, false, 2}, 905);
 }
 
 // Stride 1 writes in a "wide" layout over the padded plane and reads up to a register block
@@ -468,7 +472,7 @@ TEST(DepthwiseConv2d, MatchesNaiveLoops) {
 TEST(DepthwiseConv2d, PlaneKernelsStayInTheirBuffers) {
   Rng rng(77);
   for (const auto& [h, w, k, s] : std::vector<std::tuple<int, int, int, int>>{
-           {7, 9, 3, 1}, {28, 28, 7, 1}, {5, 5, 5, 2}, {1, 1, 7, 1}, {13, 3, 3, 2}}) {
+           {7, 9, 3, 1}, {28, 28, 7, 1}, {5, 5, 5, 2}, {1, 1, 7, 1}, {13, 3, 3, 2}, {11, 10, 5, 3}}) {
     const int p = k / 2;
     const ConvGeometry g{1, h, w, k, s, p, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1};
     const std::vector<float> plane = Random(int64_t{h} * w, rng), taps = Random(k * k, rng);
