@@ -114,7 +114,7 @@ class DirectInputGradient {
 
 // Depthwise convolution, one channel plane at a time (g.channels == 1): a group of one channel
 // gives the direct kernels nothing to vectorise over and im2col a GEMM of one row, so these
-// loop over the plane and vectorise along its rows. `padded` is the plane zero-padded
+// vectorise along the whole plane (at stride s, along its s*s phase planes). `padded` is the plane zero-padded
 // (g.PaddedHeight() x g.PaddedWidth()) in a buffer of DepthwisePaddedSize(g) (the rest zeros), `weights` the
 // k*k taps.
 inline constexpr int kDepthwiseBlock = 64;  // outputs summed in registers at once
