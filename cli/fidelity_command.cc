@@ -58,6 +58,7 @@ int Fidelity(const Args& args) {
   }
   std::vector<EvalResult> proxies(specs.size()), references(specs.size());
   int64_t done = 0;
+  printer.Stage("fidelity", 0, samples);
   // Two candidates at a time, as a run's batches do; each training uses every thread anyway.
   for (size_t first = 0; first < specs.size(); first += 2) {
     const size_t end = std::min(specs.size(), first + 2);

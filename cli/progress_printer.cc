@@ -66,13 +66,14 @@ void ProgressPrinter::Stage(std::string_view stage, int64_t done, int64_t total)
   if (stage != stage_) {
     stage_ = stage;
     stage_start_ = now;
+    stage_first_done_ = done;  // a resumed stage's earlier work took no time of this one
     next_stage_log_at_ = 0;
   }
   const double elapsed = std::chrono::duration<double>(now - stage_start_).count();
-  const double rate = elapsed > 0 ? done / elapsed : 0;
+  const double rate = elapsed > 0 ? (done - stage_first_done_) / elapsed : 0;
   const double eta = rate > 0 ? (total - done) / rate : NAN;
   char line[160];
-  std::snprintf(line, sizeof line, "%s [%lld/%lld] %3.0f%%  %.3g steps/s  ETA %s", stage_.c_str(),
+  std::snprintf(line, sizeof line, "%s [%lld/%lld] %3.0f%%  %.3g/s  ETA %s", stage_.c_str(),
                 static_cast<long long>(done), static_cast<long long>(total),
                 total ? 100.0 * done / total : 100.0, rate, Duration(eta).c_str());
   const bool log_due = done >= next_stage_log_at_;

@@ -15,7 +15,9 @@ class ProgressPrinter {
  public:
   explicit ProgressPrinter(std::FILE* out);
   void operator()(const RunProgress& progress);
-  // A preparation stage before the search (a teacher's training), in steps.
+  // A stage outside the search loop (a teacher's training steps, the front's final training):
+  // done of total units, the rate and ETA from this stage's first report, so a stage reports
+  // done = 0 (or what a resumed stage had done) when it starts.
   void Stage(std::string_view stage, int64_t done, int64_t total);
 
  private:
@@ -30,6 +32,7 @@ class ProgressPrinter {
   int64_t next_log_at_ = 0;
   std::string stage_;
   std::chrono::steady_clock::time_point stage_start_{};
+  int64_t stage_first_done_ = 0;
   int64_t next_stage_log_at_ = 0;
 };
 

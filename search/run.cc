@@ -309,6 +309,9 @@ void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
   }
   std::sort(members.begin(), members.end());
   const size_t total = members.size() + done.size();
+  if (preparation_ && !members.empty()) {
+    preparation_("final training", static_cast<int64_t>(done.size()), static_cast<int64_t>(total));
+  }
   // In batches of the run's batch size, each batch's results stored before the next starts.
   const size_t step = static_cast<size_t>(std::max(config_.batch, 1));
   for (size_t first = 0; first < members.size(); first += step) {

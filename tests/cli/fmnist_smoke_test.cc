@@ -47,6 +47,16 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
     cached.insert(entry.path().filename().string().substr(0, 8));
   }
   EXPECT_EQ(cached, (std::set<std::string>{"supernet", "teacher-"}));
+  // The teacher's test accuracy, which the front's are judged against, and the final training's
+  // progress from its start, so its first member's report has a rate and an ETA.
+  EXPECT_NE(r.err.find("teacher: validation accuracy "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("%, test accuracy "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("final training [0/"), std::string::npos) << r.err;
+  for (const std::string& line : test::SplitLines(r.err)) {
+    if (line.starts_with("final training [") && !line.starts_with("final training [0/")) {
+      EXPECT_EQ(line.find("ETA ?"), std::string::npos) << line;
+    }
+  }
 
   auto sql = test::SqliteDb::ReadOnly(db);
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM evaluations"), 8);
