@@ -131,7 +131,6 @@ class FmnistSpace : public SearchSpace {
     std::vector<int> expansions;
     std::vector<PolicyChoice> policies[kLayerKinds];  // valid ones, per layer kind
     PolicyPosition dimension_sizes;                    // of the policy lists
-    bool dense_first = false;                          // the sparsity list starts at 0
   };
 
   explicit FmnistSpace(Options options)
@@ -171,8 +170,8 @@ class FmnistSpace : public SearchSpace {
       // Bit lists ascend, so their mildest choice is the last; the others start mildest.
       shared[d] = d == kWBits || d == kABits ? size - 1 - steps : steps;
     }
+    // Against a dense policy the pattern counts nothing, so a drawn pattern is harmless there.
     shared[kPattern] = static_cast<int>(rng.Below(options_.dimension_sizes[kPattern]));
-    if (shared[kSparsity] == 0 && options_.dense_first) shared[kPattern] = -1;
     std::array<int, kLayerKinds> nearest;
     for (int kind = 0; kind < kLayerKinds; ++kind) nearest[kind] = NearestPolicy(kind, shared);
     const double u = rng.Uniform();
@@ -617,7 +616,6 @@ void ReadPolicies(const ConfigNode& config, FmnistSpace::Options& options) {
   options.dimension_sizes = {static_cast<int>(w_bits.size()), static_cast<int>(a_bits.size()),
                              static_cast<int>(sparsities.size()), static_cast<int>(patterns.size()),
                              static_cast<int>(ranks.size())};
-  options.dense_first = sparsities.front() == 0;
   for (size_t kind = 0; kind < kLayerKindNames.size(); ++kind) {
     auto& valid = options.policies[kind];
     for (size_t wi = 0; wi < w_bits.size(); ++wi) {

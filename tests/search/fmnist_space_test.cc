@@ -187,6 +187,19 @@ TEST(FmnistSpace, RulesThatLeaveALayerKindNoPolicyAreAConfigError) {
   EXPECT_NO_THROW(TinySpace(dir));
 }
 
+TEST(FmnistSpace, APolicyValueListedTwiceIsAConfigError) {
+  TempDir dir;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"sparsity: [0]", "sparsity: [0, 0.5, 0.5]"}, {"rank: [1, 0.5]", "rank: [1, 0.5, 1]"}}) {
+    std::string yaml = kTinySpace;
+    yaml.replace(yaml.find(from), from.size(), to);
+    const std::string path = dir.Write("twice.yaml", yaml);
+    EXPECT_TRUE(ThrowsWith<ConfigError>([&] { LoadSearchSpace(path); },
+                                        {"twice.yaml", "listed twice"}))
+        << to;
+  }
+}
+
 TEST(FmnistSpace, ParseRejectsInactiveMissingAndUnknownKnobs) {
   const auto space = ShippedSpace();
   // The smallest candidate: every stage depth 1, expansion 1 everywhere.
