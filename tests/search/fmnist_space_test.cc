@@ -142,6 +142,24 @@ TEST(FmnistSpace, SamplesSpanUniformAndMixedPolicies) {
   EXPECT_GT(lossy, kSamples / 10);
 }
 
+TEST(FmnistSpace, SamplesSpanNetworkSizes) {
+  // Uniform draws per knob give no network in 1,000 above half the largest's MACs or below twice
+  // the smallest's (measured); the network-wide size draw gives both often.
+  const auto space = ShippedSpace();
+  const double largest = static_cast<double>(space->Expand(space->Extreme(true)).Macs());
+  const double smallest = static_cast<double>(space->Expand(space->Extreme(false)).Macs());
+  Rng rng(13);
+  constexpr int kSamples = 1000;
+  int large = 0, small = 0;
+  for (int i = 0; i < kSamples; ++i) {
+    const double macs = static_cast<double>(space->Expand(space->Sample(rng)).Macs());
+    large += macs >= largest / 2;
+    small += macs <= 2 * smallest;
+  }
+  EXPECT_GT(large, kSamples / 10);
+  EXPECT_GT(small, kSamples / 10);
+}
+
 TEST(FmnistSpace, APolicyMutatesByOneStepInOneDimension) {
   const auto space = ShippedSpace();
   const std::vector<int> w_bits = {2, 3, 4, 6, 8, 32}, a_bits = {4, 6, 8, 32};
@@ -420,3 +438,4 @@ TEST(FmnistSpace, LargestNetworkHasTheMacsWorkedOutByHand) {
 
 }  // namespace
 }  // namespace hwnas
+
