@@ -59,7 +59,7 @@ class Fit {
         parameters_.push_back({key, term});
       }
       // Only grouped convs have a per-group cost to see.
-      if (key.starts_with("depthwise/")) parameters_.push_back({key, Term::kGroup});
+      if (key.starts_with("depthwise")) parameters_.push_back({key, Term::kGroup});
     }
     if (!eager_users_.empty()) parameters_.push_back({"", Term::kEager});
   }

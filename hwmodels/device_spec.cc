@@ -46,16 +46,20 @@ std::string Number(double v) {
 }  // namespace
 
 const std::vector<std::string>& EfficiencyOpKinds() {
-  static const std::vector<std::string> kinds = {"conv", "pointwise", "depthwise", "linear",
-                                                 "pool", "gap",       "add",       "bn",
-                                                 "relu", "convert"};
+  static const std::vector<std::string> kinds = {
+      "conv", "pointwise", "depthwise", "depthwise_strided", "linear", "pool", "gap", "add", "bn",
+      "relu", "convert"};
   return kinds;
 }
 
 const Efficiency& DeviceSpec::EfficiencyFor(const std::string& kind,
                                             const std::string& precision) const {
   static const Efficiency kPeak;
-  for (const std::string& key : {kind + "/" + precision, kind, std::string("default")}) {
+  std::vector<std::string> keys = {kind + "/" + precision, kind};
+  // A device without its own strided depthwise entries runs those at its depthwise ones.
+  if (kind == "depthwise_strided") keys.insert(keys.end(), {"depthwise/" + precision, "depthwise"});
+  keys.push_back("default");
+  for (const std::string& key : keys) {
     const auto it = efficiency.find(key);
     if (it != efficiency.end()) return it->second;
   }

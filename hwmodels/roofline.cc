@@ -44,7 +44,10 @@ std::string FusionName(LayerOp op) {
 // The kind efficiencies are keyed by.
 std::string EfficiencyKind(const Layer& layer) {
   if (layer.op == LayerOp::kConv) {
-    if (layer.groups > 1 && layer.groups == layer.cin) return "depthwise";
+    if (layer.groups > 1 && layer.groups == layer.cin) {
+      // Strided depthwise kernels gather their input and run at another efficiency.
+      return layer.stride > 1 ? "depthwise_strided" : "depthwise";
+    }
     return layer.kernel == 1 ? "pointwise" : "conv";
   }
   return FusionName(layer.op);
@@ -364,7 +367,7 @@ std::string StepName(const std::vector<std::pair<int, Layer>>& layers, const Ste
     const Layer& layer = layers[i].second;
     std::string op = FusionName(layer.op);
     if (layer.op == LayerOp::kConv) {
-      op = (EfficiencyKind(layer) == "depthwise" ? "dwconv" : "conv") +
+      op = (EfficiencyKind(layer).starts_with("depthwise") ? "dwconv" : "conv") +
            std::to_string(layer.kernel) + "x" + std::to_string(layer.kernel);
     }
     name += (name.empty() ? "" : "+") + op;

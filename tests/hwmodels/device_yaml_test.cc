@@ -111,8 +111,8 @@ TEST_F(AnalyticDeviceYamlTest, UnknownPrecisionKey) {
 TEST_F(AnalyticDeviceYamlTest, UnknownEfficiencyOpKind) {
   EXPECT_TRUE(Refused("  conv/int8: {compute: 0.7}", "  conv2d/int8: {compute: 0.7}", "conv2d",
                       {"efficiency.conv2d/int8: unknown op kind 'conv2d'",
-                       "valid: default, conv, pointwise, depthwise, linear, pool, gap, add, bn, "
-                       "relu"}));
+                       "valid: default, conv, pointwise, depthwise, depthwise_strided, linear, pool, gap, add, "
+                       "bn, relu"}));
   EXPECT_TRUE(Refused("  conv/int8: {compute: 0.7}", "  conv/int9x: {compute: 0.7}", "conv/int9x",
                       {"efficiency.conv/int9x: unknown precision in 'conv/int9x'"}));
   EXPECT_TRUE(Refused("  conv/int8: {compute: 0.7}", "  conv/int8: {compute: 0.7, peak: 1}",

@@ -508,5 +508,27 @@ TEST_F(RooflineTest, EfficiencyOfAKindAndPrecisionOverridesTheDefault) {
   EXPECT_CLOSE(CostOk(*device, Net({LayerB()})).latency_ms, 0.137096);
 }
 
+TEST_F(RooflineTest, AStridedDepthwiseConvHasItsOwnEfficiencyElseTheDepthwiseOne) {
+  Layer plain = Conv(64, 64, 3, 32);
+  plain.groups = 64;
+  Layer strided = plain;
+  strided.stride = 2;
+  const std::string depthwise = "  depthwise/fp32: {compute: 0.5, bandwidth: 0.4, overhead_us: 1}\n";
+  FixtureDevice base, copied, slower;
+  base.efficiency += depthwise;
+  copied.efficiency += depthwise + "  depthwise_strided/fp32: {compute: 0.5, bandwidth: 0.4, overhead_us: 1}\n";
+  slower.efficiency += depthwise + "  depthwise_strided/fp32: {compute: 0.5, bandwidth: 0.2, overhead_us: 1}\n";
+  const DeviceCost fallback = CostOk(*Device(base), Net({strided}));
+  // Without its own entry, a strided depthwise conv runs at the depthwise one.
+  EXPECT_CLOSE(fallback.latency_ms, CostOk(*Device(copied), Net({strided})).latency_ms);
+  // Its own entry applies: memory-bound, so half the bandwidth doubles the time beside the 1 us.
+  const DeviceCost own = CostOk(*Device(slower), Net({strided}));
+  EXPECT_EQ(StepOf(own, "dwconv3x3").bound, "memory");
+  EXPECT_CLOSE(own.latency_ms - 1e-3, 2 * (fallback.latency_ms - 1e-3));
+  // A stride-1 depthwise conv keeps the depthwise entry.
+  EXPECT_CLOSE(CostOk(*Device(slower), Net({plain})).latency_ms,
+               CostOk(*Device(base), Net({plain})).latency_ms);
+}
+
 }  // namespace
 }  // namespace hwnas
