@@ -53,7 +53,7 @@ int Main(int argc, char** argv) {
 
   std::printf("proxy_throughput: %s, %lld random candidates in batches of %d\n", config_path.c_str(),
               static_cast<long long>(count), config.batch);
-  std::printf("| threads | seconds | evaluations/hour | vs %d thread(s) | same accuracies |\n"
+  std::printf("| threads | seconds | evaluations/hour | speed-up over %d | same accuracies |\n"
               "|---|---|---|---|---|\n", thread_counts.front());
   std::vector<double> first_accuracies;
   double first_rate = 0;
