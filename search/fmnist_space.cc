@@ -168,8 +168,8 @@ class FmnistSpace : public SearchSpace {
     auto near = [&](double position) {
       return std::clamp(position + kJitter * (rng.Uniform() - 0.5), 0.0, 1.0);
     };
-    auto index = [](double position, int size) {
-      return std::min(size - 1, static_cast<int>(position * size));
+    auto index = [](double position, int choices) {
+      return std::min(choices - 1, static_cast<int>(position * choices));
     };
     const double size = rng.Uniform();
     const double mildness = rng.Uniform();
