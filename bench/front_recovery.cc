@@ -78,7 +78,9 @@ std::string Join(const Objectives& values) {
   for (double v : values) {
     char number[40];
     std::snprintf(number, sizeof number, "%.17g", v);
-    text += (text.empty() ? "" : ",") + std::string(number);
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on the concatenated form.
+    if (!text.empty()) text += ',';
+    text += number;
   }
   return text;
 }

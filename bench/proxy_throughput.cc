@@ -9,10 +9,10 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,7 +29,7 @@ int Main(int argc, char** argv) {
   int64_t count = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--config")) config_path = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--evaluations")) count = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--evaluations")) count = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) threads_text = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
@@ -38,18 +38,18 @@ int Main(int argc, char** argv) {
   }
   std::vector<int> thread_counts;
   std::stringstream in(threads_text);
-  for (std::string item; std::getline(in, item, ',');) thread_counts.push_back(std::stoi(item));
+  for (std::string item; std::getline(in, item, ',');) thread_counts.push_back(std::atoi(item.c_str()));
+  if (count < 1 || thread_counts.empty() ||
+      *std::min_element(thread_counts.begin(), thread_counts.end()) < 1) {
+    std::fprintf(stderr, "proxy_throughput: --evaluations and every --threads count must be whole numbers >= 1\n");
+    return 2;
+  }
 
   const RunConfig config = LoadRunConfig(config_path);
   const auto space = LoadSearchSpace(config.space_path);
   const auto evaluator = MakeEvaluator(config.Evaluator(), MakeEvaluatorContext(*space, {}));
-  std::vector<NetworkSpec> specs;
-  std::set<std::string> seen;
   Rng rng(config.seed);
-  while (static_cast<int64_t>(specs.size()) < count) {
-    NetworkSpec spec = space->Expand(space->Sample(rng));
-    if (seen.insert(spec.key).second) specs.push_back(std::move(spec));
-  }
+  const std::vector<NetworkSpec> specs = DistinctSampledNetworks(*space, static_cast<size_t>(count), rng);
 
   std::printf("proxy_throughput: %s, %lld random candidates in batches of %d\n", config_path.c_str(),
               static_cast<long long>(count), config.batch);
@@ -89,4 +89,11 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace hwnas
 
-int main(int argc, char** argv) { return hwnas::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return hwnas::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "proxy_throughput: %s\n", e.what());
+    return 1;
+  }
+}

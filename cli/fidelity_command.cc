@@ -6,7 +6,6 @@
 #include <tbb/parallel_for.h>
 
 #include <iostream>
-#include <set>
 
 #include "cli/command.h"
 #include "cli/progress_printer.h"
@@ -49,13 +48,8 @@ int Fidelity(const Args& args) {
   const auto proxy = MakeEvaluator(config.Evaluator(), context);
   const auto reference = MakeEvaluator(ReferenceEvaluator(config, scale), context);
 
-  std::vector<NetworkSpec> specs;
-  std::set<std::string> seen;
   Rng rng(seed);
-  while (static_cast<int64_t>(specs.size()) < samples) {
-    NetworkSpec spec = space->Expand(space->Sample(rng));
-    if (seen.insert(spec.key).second) specs.push_back(std::move(spec));
-  }
+  const std::vector<NetworkSpec> specs = DistinctSampledNetworks(*space, static_cast<size_t>(samples), rng);
   std::vector<EvalResult> proxies(specs.size()), references(specs.size());
   int64_t done = 0;
   printer.Stage("fidelity", 0, samples);

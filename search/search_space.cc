@@ -1,6 +1,7 @@
 #include "search/search_space.h"
 
 #include <cmath>
+#include <set>
 
 #include "core/errors.h"
 #include "core/kind_registry.h"
@@ -183,6 +184,22 @@ Candidate SearchSpace::Crossover(const Candidate& a, const Candidate& b, Rng& rn
 
 std::unique_ptr<SearchSpace> MakeSearchSpace(const ConfigNode& config) {
   return Registry().Make(config);
+}
+
+std::vector<NetworkSpec> DistinctSampledNetworks(const SearchSpace& space, size_t count, Rng& rng) {
+  std::vector<NetworkSpec> specs;
+  std::set<std::string> seen;
+  for (size_t draws = 0; specs.size() < count; ++draws) {
+    if (draws == 1000 * count) {
+      throw UnsupportedError("space '" + space.name() + "' gave only " +
+                             std::to_string(specs.size()) + " distinct networks in " +
+                             std::to_string(draws) + " draws; " + std::to_string(count) +
+                             " were asked for");
+    }
+    NetworkSpec spec = space.Expand(space.Sample(rng));
+    if (seen.insert(spec.key).second) specs.push_back(std::move(spec));
+  }
+  return specs;
 }
 
 std::unique_ptr<SearchSpace> LoadSearchSpace(const std::string& path) {

@@ -87,6 +87,10 @@ class SearchSpace {
   std::vector<Knob> knobs_;
 };
 
+// `count` random candidates' networks, no two alike (benches and `hwnas fidelity` score the
+// same networks under two settings). Throws UnsupportedError if the space draws fewer.
+std::vector<NetworkSpec> DistinctSampledNetworks(const SearchSpace& space, size_t count, Rng& rng);
+
 // Loads a space YAML. Throws IoError / ConfigError with file, line and key.
 std::unique_ptr<SearchSpace> LoadSearchSpace(const std::string& path);
 std::unique_ptr<SearchSpace> MakeSearchSpace(const ConfigNode& config);

@@ -138,6 +138,17 @@ TEST(Nb201Space, ConfigErrors) {
       {"unknown op 'skip_connect'", "none, nor_conv_3x3"}));
 }
 
+TEST(DistinctSampledNetworks, GivesEveryNetworkOfASmallSpaceOnceThenRefusesMore) {
+  const auto small = MakeSearchSpace(
+      ConfigNode::LoadString("kind: nb201\nops: [none, nor_conv_3x3]\n", "fixture_space.yaml"));
+  Rng rng(3);
+  std::set<std::string> keys;
+  for (const NetworkSpec& spec : DistinctSampledNetworks(*small, 64, rng)) keys.insert(spec.key);
+  EXPECT_EQ(keys.size(), 64u);
+  EXPECT_TRUE(ThrowsWith<UnsupportedError>([&] { DistinctSampledNetworks(*small, 65, rng); },
+                                           {"gave only 64 distinct networks", "65 were asked for"}));
+}
+
 // A 3 x 3 x 2 categorical space from a fixture YAML.
 class CategoricalCanonicalTest : public ::testing::Test {
  protected:
