@@ -64,7 +64,7 @@ struct LayerGroup {
 
 struct NetworkSpec {
   std::string key;  // the candidate's canonical string; table devices and evaluators look it up
-  std::vector<int> choices;       // the candidate's knob choices, for learned models
+  std::vector<int> choices;       // the candidate's knob choices as learned models see them
   std::vector<double> features;   // the space's numeric descriptors, for learned models
   int in_channels = 0;
   int in_size = 0;  // input height = width

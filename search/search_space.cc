@@ -118,7 +118,7 @@ std::vector<Candidate> SearchSpace::AllValid() const {
 NetworkSpec SearchSpace::Expand(const Candidate& candidate) const {
   NetworkSpec spec = BuildNetwork(candidate);
   spec.key = Format(candidate);
-  spec.choices = candidate.choices;
+  spec.choices = LearnedChoices(candidate);
   spec.features = Features(candidate, spec);
   return spec;
 }

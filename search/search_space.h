@@ -73,6 +73,9 @@ class SearchSpace {
   // Cheap numeric descriptors for surrogates, beside the raw choices: by default log MACs and
   // log parameters; a space may add what its structure implies.
   virtual std::vector<double> Features(const Candidate& candidate, const NetworkSpec& spec) const;
+  // The choices as surrogates see them: by default the candidate's own; a space may fold
+  // choices that cannot change the network into one, so that equal networks look equal.
+  virtual std::vector<int> LearnedChoices(const Candidate& candidate) const { return candidate.choices; }
 
   // The choice a mutation gives knob `knob` in place of `current`: by default any other choice,
   // uniformly; a space whose choices have neighbours may take a local step instead.
