@@ -85,6 +85,22 @@ TEST_F(Nb201CanonicalTest, KnownStringParsesToKnownChoices) {
   EXPECT_EQ(space_->Expand(c).key, space_->Format(c));
 }
 
+// An edge off every input-to-output path of non-none edges is `none` to a surrogate.
+TEST_F(Nb201CanonicalTest, SurrogatesSeeDeadEdgesAsNone) {
+  const auto live = space_->Expand(space_->Parse(
+      "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|"));
+  const auto other_dead_op = space_->Expand(space_->Parse(
+      "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|"));
+  // The edge 1<-0 reaches node 1, whose only ways out (2<-1, 3<-1) are none: it is dead.
+  EXPECT_EQ(live.choices, (std::vector<int>{0, 1, 0, 2, 0, 4}));
+  EXPECT_EQ(live.choices, other_dead_op.choices);
+  EXPECT_NE(live.key, other_dead_op.key);
+  // A live edge keeps its op.
+  const auto all_live = space_->Expand(space_->Parse(
+      "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|"));
+  EXPECT_EQ(all_live.choices, (std::vector<int>{3, 1, 2, 2, 0, 4}));
+}
+
 TEST_F(Nb201CanonicalTest, BadStringsGiveClearErrors) {
   EXPECT_TRUE(ThrowsWith<ConfigError>(
       [&] { space_->Parse("|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|"); },
