@@ -12,7 +12,8 @@ namespace hwnas {
 namespace {
 
 constexpr const char* kHeader = "hwnas-accuracy-predictor";
-constexpr int kVersion = 1;
+// 2: NB201 choices reach the model with dead edges as `none` (SearchSpace::LearnedChoices).
+constexpr int kVersion = 2;
 
 }  // namespace
 

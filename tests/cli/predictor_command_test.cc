@@ -65,7 +65,7 @@ TEST_F(CliPredictorTest, FitThenEvalReportRankCorrelation) {
   ASSERT_EQ(fit.exit_code, 0) << fit.err;
   EXPECT_EQ(fit.err, "fitted on 96 candidates of space nb201; saved to " + model_ + "\n");
   ASSERT_TRUE(fs::exists(model_));
-  EXPECT_EQ(test::ReadFile(model_).rfind("hwnas-accuracy-predictor 1 ", 0), 0u);
+  EXPECT_EQ(test::ReadFile(model_).rfind("hwnas-accuracy-predictor 2 ", 0), 0u);
   const auto lines = test::SplitLines(fit.out);
   ASSERT_EQ(lines.size(), 3u) << fit.out;
   EXPECT_TRUE(
@@ -132,10 +132,10 @@ TEST_F(CliPredictorTest, DamagedModelIsNamed) {
   ExpectOneLineError(Hwnas({"predictor", "eval", "--model", truncated, "--db", db_}),
                      {truncated + ": checksum mismatch (truncated or edited file)"});
   std::string newer = text;
-  newer.replace(0, std::string("hwnas-accuracy-predictor 1").size(), "hwnas-accuracy-predictor 9");
+  newer.replace(0, std::string("hwnas-accuracy-predictor 2").size(), "hwnas-accuracy-predictor 9");
   const std::string version = dir_.Write("fixture_version_9_model.txt", newer);
   ExpectOneLineError(Hwnas({"predictor", "eval", "--model", version, "--db", db_}),
-                     {version + ": model file version 9, this hwnas reads version 1"});
+                     {version + ": model file version 9, this hwnas reads version 2"});
 }
 
 TEST_F(CliPredictorTest, TooFewEvaluationsToFit) {

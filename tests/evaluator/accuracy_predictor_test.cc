@@ -63,7 +63,7 @@ TEST(AccuracyPredictor, SaveThenLoadPredictsBitIdentically) {
   const std::string path = dir.File("fixture_model.txt");
   predictor.Save(path, "fixture_space");
   EXPECT_FALSE(fs::exists(path + ".tmp")) << "the temporary file stayed behind";
-  EXPECT_EQ(test::ReadFile(path).rfind("hwnas-accuracy-predictor 1 ", 0), 0u);
+  EXPECT_EQ(test::ReadFile(path).rfind("hwnas-accuracy-predictor 2 ", 0), 0u);
 
   std::string space;
   const AccuracyPredictor loaded = AccuracyPredictor::Load(path, &space);
@@ -95,7 +95,7 @@ class AccuracyPredictorBadFileTest : public ::testing::Test {
   void SetUp() override {
     Fitted(40, 3).Save(good_, "nb201");
     text_ = test::ReadFile(good_);
-    ASSERT_EQ(text_.rfind("hwnas-accuracy-predictor 1 ", 0), 0u) << text_.substr(0, 80);
+    ASSERT_EQ(text_.rfind("hwnas-accuracy-predictor 2 ", 0), 0u) << text_.substr(0, 80);
   }
   // Writes `text` as a model file and returns its path.
   std::string Write(const std::string& name, const std::string& text) const {
@@ -151,9 +151,9 @@ TEST_F(AccuracyPredictorBadFileTest, WrongHeader) {
 
 TEST_F(AccuracyPredictorBadFileTest, WrongVersion) {
   std::string text = text_;
-  text.replace(text.find(" 1 "), 3, " 2 ");
-  const std::string path = Write("fixture_version_2_model.txt", text);
-  EXPECT_TRUE(LoadFails(path, {path + ": model file version 2, this hwnas reads version 1"}));
+  text.replace(text.find(" 2 "), 3, " 1 ");
+  const std::string path = Write("fixture_version_1_model.txt", text);
+  EXPECT_TRUE(LoadFails(path, {path + ": model file version 1, this hwnas reads version 2"}));
 }
 
 TEST_F(AccuracyPredictorBadFileTest, CorruptedChecksum) {
@@ -179,12 +179,12 @@ TEST_F(AccuracyPredictorBadFileTest, MalformedBodyWithAValidChecksum) {
   // A body that checksums but does not parse: the file was written by something else.
   const std::string body = "space nb201\nwarp 3 0x1p+0 0x1p+1 0x1p+2\ntheta oops\n";
   const std::string text =
-      "hwnas-accuracy-predictor 1 " + std::to_string(StableHash(body)) + "\n" + body;
+      "hwnas-accuracy-predictor 2 " + std::to_string(StableHash(body)) + "\n" + body;
   const std::string path = Write("fixture_malformed_model.txt", text);
   EXPECT_TRUE(LoadFails(path, {path + ": malformed model file"}));
   // The GP section cut short, re-checksummed.
   const std::string cut = Body().substr(0, Body().find("scales"));
-  const std::string path2 = Write("fixture_cut_model.txt", "hwnas-accuracy-predictor 1 " +
+  const std::string path2 = Write("fixture_cut_model.txt", "hwnas-accuracy-predictor 2 " +
                                                                std::to_string(StableHash(cut)) +
                                                                "\n" + cut);
   EXPECT_TRUE(LoadFails(path2, {path2 + ": malformed model file"}));
