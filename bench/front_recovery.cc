@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -38,26 +40,51 @@ struct Options {
   int guided_warmup = SamplerOptions{}.warmup;
 };
 
+constexpr const char* kUsage =
+    "usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120] [--energy]\n"
+    "                      [--devices a,b] [--max-evals N] [--skip-optuna] [--guided-warmup N]\n";
+
+// A flag error: one line and exit 2, as every hwnas command does.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int PositiveInt(const std::string& flag, const std::string& text) {
+  size_t used = 0;
+  int value = 0;
+  try {
+    value = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || value <= 0) throw UsageError(flag + ": give a positive integer, not '" + text + "'");
+  return value;
+}
+
 Options ParseOptions(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--seeds") o.seeds = std::stoi(next());
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (arg == "--seeds") o.seeds = PositiveInt(arg, next());
     else if (arg == "--dataset") o.dataset = next();
     else if (arg == "--energy") o.energy = true;
-    else if (arg == "--max-evals") o.max_evals = std::stoi(next());
+    else if (arg == "--max-evals") o.max_evals = PositiveInt(arg, next());
     else if (arg == "--skip-optuna") o.optuna = false;
-    else if (arg == "--guided-warmup") o.guided_warmup = std::stoi(next());
+    else if (arg == "--guided-warmup") o.guided_warmup = PositiveInt(arg, next());
     else if (arg == "--devices") {
       o.devices.clear();
       std::stringstream in(next());
       for (std::string d; std::getline(in, d, ',');) o.devices.push_back(d);
     } else {
-      throw std::runtime_error("unknown argument " + arg +
+      throw UsageError("unknown argument " + arg +
                                "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna --guided-warmup");
     }
   }
@@ -154,8 +181,7 @@ std::string Summary(const Quartiles& q) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options options = ParseOptions(argc, argv);
+int Run(const Options& options) {
   const std::string home = HWNAS_SOURCE_DIR;
   const auto space = LoadSearchSpace(home + "/configs/spaces/nb201.yaml");
   const auto evaluator = MakeEvaluator(
@@ -265,4 +291,16 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(ParseOptions(argc, argv));
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "front_recovery: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "front_recovery: %s\n", e.what());
+    return 1;
+  }
 }
