@@ -2,6 +2,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -84,6 +85,7 @@ void GaussianProcess::Fit(const std::vector<GpInput>& inputs, const std::vector<
   inputs_.clear();
   for (const auto& in : inputs) inputs_.push_back({in.categorical, Standardise(in.numeric)});
   targets_ = targets;
+  searched_.clear();
   if (fixed) {
     theta_c_ = fixed->theta_categorical;
     theta_n_ = dims ? fixed->theta_numeric : 0.0;
@@ -122,13 +124,16 @@ void GaussianProcess::Fit(const std::vector<GpInput>& inputs, const std::vector<
     const Eigen::MatrixXd l = trial.cholesky_.matrixL();
     likelihood[g] = -0.5 * y.dot(trial.alpha_) - l.diagonal().array().log().sum();
   });
-  size_t best = 0;
-  for (size_t g = 1; g < grid.size(); ++g) {
-    if (likelihood[g] > likelihood[best]) best = g;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    searched_.push_back({{grid[g].theta_c, grid[g].theta_n, grid[g].noise}, likelihood[g]});
   }
-  theta_c_ = grid[best].theta_c;
-  theta_n_ = grid[best].theta_n;
-  noise_ = grid[best].noise;
+  std::stable_sort(searched_.begin(), searched_.end(), [](const auto& a, const auto& b) {
+    return a.log_likelihood > b.log_likelihood;
+  });
+  const Hyperparameters& best = searched_.front().hyperparameters;
+  theta_c_ = best.theta_categorical;
+  theta_n_ = best.theta_numeric;
+  noise_ = best.noise;
   Factorise(targets);
 }
 

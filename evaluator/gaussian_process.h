@@ -38,6 +38,12 @@ class GaussianProcess {
   void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& targets,
            const Hyperparameters* fixed = nullptr);
   Hyperparameters hyperparameters() const { return {theta_c_, theta_n_, noise_}; }
+  struct ScoredHyperparameters {
+    Hyperparameters hyperparameters;
+    double log_likelihood = 0;
+  };
+  // Every grid point of the last search, most likely first; empty after a fit with `fixed`.
+  const std::vector<ScoredHyperparameters>& searched() const { return searched_; }
   GpPrediction Predict(const GpInput& input) const;
   bool fitted() const { return !inputs_.empty(); }
   size_t categorical_size() const { return inputs_.at(0).categorical.size(); }
@@ -61,6 +67,7 @@ class GaussianProcess {
   Eigen::LLT<Eigen::MatrixXd> cholesky_;
   Eigen::VectorXd alpha_;
   std::vector<double> targets_;  // raw, kept for Save
+  std::vector<ScoredHyperparameters> searched_;
 };
 
 }  // namespace hwnas

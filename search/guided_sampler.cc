@@ -110,18 +110,21 @@ class GuidedSampler : public Sampler {
     // The hyperparameter search is the costly part of a fit. While the model is small and
     // changes most with each point it is redone every ask (cheap at that size; on edgegpu it cut
     // the median evaluations to the front from 39 to 27); later every few asks, the last serving.
-    AccuracyPredictor predictor;
-    const bool search = inputs.size() < kSearchEveryAskBelow || asks_since_search_ == 0 || !hyperparameters_;
-    predictor.Fit(inputs, accuracies, search ? nullptr : &*hyperparameters_);
-    hyperparameters_ = predictor.hyperparameters();
+    const bool search = inputs.size() < kSearchEveryAskBelow || asks_since_search_ == 0 || averaged_.empty();
+    if (search) averaged_ = MostLikelyHyperparameters(inputs, accuracies);
     asks_since_search_ = (asks_since_search_ + 1) % kAsksPerHyperparameterSearch;
-    const RankWarp& warp = predictor.warp();
+    std::vector<AccuracyPredictor> models(averaged_.size());
+    for (size_t m = 0; m < models.size(); ++m) {
+      models[m].Fit(inputs, accuracies, &averaged_[m].hyperparameters);
+    }
+    const RankWarp& warp = models[0].warp();  // the same targets give every model the same warp
 
     const auto front_indices = FrontIndices();
     auto pool = Pool(front_indices, rng);
     std::vector<GpPrediction> predicted(pool.size());
-    tbb::parallel_for(size_t{0}, pool.size(),
-                      [&](size_t i) { predicted[i] = predictor.PredictScore(Features(pool[i].candidate)); });
+    tbb::parallel_for(size_t{0}, pool.size(), [&](size_t i) {
+      predicted[i] = AveragedScore(models, Features(pool[i].candidate));
+    });
     auto fronts = Fronts(front_indices, pool);
 
     std::vector<Candidate> batch;
@@ -162,6 +165,45 @@ class GuidedSampler : public Sampler {
     Candidate candidate;
     CostPreview costs;
   };
+
+  // With few points the marginal likelihood is flat across the grid, and picking its single
+  // best point is close to a coin flip. So predictions average the few most likely grid points,
+  // weighted by their likelihood: a truncated version of integrating the hyperparameters out
+  // (Snoek et al. 2012). On front_recovery (60 seeds) it cut the median evaluations on edgegpu
+  // from 25 to 22 and the upper quartiles on edgegpu, raspi4 and fpga; no device got worse.
+  struct WeightedHyperparameters {
+    GaussianProcess::Hyperparameters hyperparameters;
+    double weight = 0;
+  };
+  static constexpr size_t kAveragedHyperparameters = 3;
+
+  static std::vector<WeightedHyperparameters> MostLikelyHyperparameters(
+      const std::vector<GpInput>& inputs, const std::vector<double>& accuracies) {
+    AccuracyPredictor searching;
+    searching.Fit(inputs, accuracies);
+    const auto& ranked = searching.searched();
+    std::vector<WeightedHyperparameters> kept;
+    for (size_t m = 0; m < ranked.size() && m < kAveragedHyperparameters; ++m) {
+      // The best point always stays, even when no factorisation succeeded.
+      const double relative = m == 0 ? 0.0 : ranked[m].log_likelihood - ranked[0].log_likelihood;
+      if (std::isfinite(relative)) kept.push_back({ranked[m].hyperparameters, std::exp(relative)});
+    }
+    double total = 0;
+    for (const auto& k : kept) total += k.weight;
+    for (auto& k : kept) k.weight /= total;
+    return kept;
+  }
+
+  // The mixture's mean and standard deviation (its moments; EHVI treats it as one Gaussian).
+  GpPrediction AveragedScore(const std::vector<AccuracyPredictor>& models, const GpInput& x) const {
+    double mean = 0, second_moment = 0;
+    for (size_t m = 0; m < models.size(); ++m) {
+      const GpPrediction p = models[m].PredictScore(x);
+      mean += averaged_[m].weight * p.mean;
+      second_moment += averaged_[m].weight * (p.stddev * p.stddev + p.mean * p.mean);
+    }
+    return {mean, std::sqrt(std::max(second_moment - mean * mean, 0.0))};
+  }
 
   static bool Usable(const CostPreview& preview) {
     if (preview.violation > 0) return false;
@@ -332,7 +374,7 @@ class GuidedSampler : public Sampler {
   SamplerOptions options_;
   CostOracle costs_;
   std::vector<Observation> history_;
-  std::optional<GaussianProcess::Hyperparameters> hyperparameters_;
+  std::vector<WeightedHyperparameters> averaged_;  // of the last hyperparameter search
   int asks_since_search_ = 0;
 };
 

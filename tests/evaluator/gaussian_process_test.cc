@@ -184,6 +184,29 @@ TEST(GaussianProcess, StddevIsSmallAtTrainingPointsAndLargeFarAway) {
   EXPECT_LT(2 * near_max, far_min);
 }
 
+TEST(GaussianProcess, SearchRanksTheWholeGridByLikelihoodAndFixedFitsForgetIt) {
+  const auto train = RandomInputs(40, 8);
+  const auto targets = Targets(train);
+  GaussianProcess gp;
+  gp.Fit(train, targets);
+  const auto& ranked = gp.searched();
+  // 6 categorical x 4 numeric lengthscales x 3 noise levels.
+  ASSERT_EQ(ranked.size(), 72u);
+  for (size_t g = 1; g < ranked.size(); ++g) {
+    EXPECT_GE(ranked[g - 1].log_likelihood, ranked[g].log_likelihood) << g;
+  }
+  const auto chosen = gp.hyperparameters();
+  EXPECT_EQ(ranked[0].hyperparameters.theta_categorical, chosen.theta_categorical);
+  EXPECT_EQ(ranked[0].hyperparameters.theta_numeric, chosen.theta_numeric);
+  EXPECT_EQ(ranked[0].hyperparameters.noise, chosen.noise);
+  // A real spread, not one value repeated: the data prefer some lengthscales to others.
+  EXPECT_TRUE(std::isfinite(ranked[0].log_likelihood));
+  EXPECT_GT(ranked[0].log_likelihood, ranked.back().log_likelihood);
+
+  gp.Fit(train, targets, &chosen);
+  EXPECT_TRUE(gp.searched().empty());
+}
+
 TEST(RankWarp, InverseOfForwardReturnsEveryObservedValue) {
   Rng rng(8);
   std::vector<double> values;
