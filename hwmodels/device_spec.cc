@@ -1,6 +1,7 @@
 #include "hwmodels/device_spec.h"
 
 #include <algorithm>
+#include <cstring>
 #include <regex>
 #include <sstream>
 
@@ -10,6 +11,7 @@ namespace hwnas {
 
 namespace {
 
+constexpr const char* kBatch1Regime = "@b1";
 const std::regex kPrecisionKey("fp32|tf32|fp16|bf16|fp8|int([1-9]|1[0-6])|w([1-9]|1[0-6])a([1-9]|[1-3][0-9])");
 
 std::map<std::string, double> PrecisionMap(const ConfigNode& node, double lo, double hi) {
@@ -52,10 +54,16 @@ const std::vector<std::string>& EfficiencyOpKinds() {
   return kinds;
 }
 
-const Efficiency& DeviceSpec::EfficiencyFor(const std::string& kind,
-                                            const std::string& precision) const {
+std::string DeviceSpec::EfficiencyKey(const std::string& kind, const std::string& precision,
+                                      int batch) const {
+  return kind + "/" + precision + (batch1_kernels && batch == 1 ? kBatch1Regime : "");
+}
+
+const Efficiency& DeviceSpec::EfficiencyFor(const std::string& kind, const std::string& precision,
+                                            int batch) const {
   static const Efficiency kPeak;
-  std::vector<std::string> keys = {kind + "/" + precision, kind};
+  std::vector<std::string> keys = {EfficiencyKey(kind, precision, batch), kind + "/" + precision,
+                                   kind};
   // A device without its own strided depthwise entries runs those at its depthwise ones.
   if (kind == "depthwise_strided") keys.insert(keys.end(), {"depthwise/" + precision, "depthwise"});
   keys.push_back("default");
@@ -148,21 +156,33 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
   }
 
   spec.prunes_unused_ops = config.Bool("prunes_unused_ops", false);
+  spec.batch1_kernels = config.Bool("batch1_kernels", false);
 
   if (config.Has("efficiency")) {
     const ConfigNode efficiency = config.Child("efficiency");
-    for (const auto& key : efficiency.Keys()) {
+    for (const auto& full_key : efficiency.Keys()) {
+      std::string key = full_key;
+      if (key.ends_with(kBatch1Regime)) {
+        key.resize(key.size() - std::strlen(kBatch1Regime));
+        if (key.find('/') == std::string::npos) {
+          efficiency.Child(full_key).Fail("'" + full_key + "': @b1 follows a kind/precision key");
+        }
+        if (!spec.batch1_kernels) {
+          efficiency.Child(full_key).Fail("'" + full_key +
+                                          "' is a batch-1 efficiency; it needs batch1_kernels: true");
+        }
+      }
       const std::string kind = key.substr(0, key.find('/'));
       const auto& kinds = EfficiencyOpKinds();
       if (key != "default" && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
-        efficiency.Child(key).Fail("unknown op kind '" + kind + "'; valid: default, " +
-                                   JoinNames(kinds) + " (optionally /precision)");
+        efficiency.Child(full_key).Fail("unknown op kind '" + kind + "'; valid: default, " +
+                                        JoinNames(kinds) + " (optionally /precision, /precision@b1)");
       }
       if (key.find('/') != std::string::npos &&
           !std::regex_match(key.substr(key.find('/') + 1), kPrecisionKey)) {
-        efficiency.Child(key).Fail("unknown precision in '" + key + "'");
+        efficiency.Child(full_key).Fail("unknown precision in '" + full_key + "'");
       }
-      spec.efficiency[key] = ReadEfficiency(efficiency.Child(key));
+      spec.efficiency[full_key] = ReadEfficiency(efficiency.Child(full_key));
     }
   }
   return spec;
@@ -213,6 +233,7 @@ std::string DeviceSpecYaml(const DeviceSpec& spec) {
     out << "]\n";
   }
   if (spec.prunes_unused_ops) out << "prunes_unused_ops: true\n";
+  if (spec.batch1_kernels) out << "batch1_kernels: true\n";
   if (!spec.efficiency.empty()) {
     out << "efficiency:\n";
     for (const auto& [key, e] : spec.efficiency) {

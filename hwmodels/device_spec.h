@@ -66,11 +66,19 @@ struct DeviceSpec {
   std::vector<Fusion> fusions;
   bool prunes_unused_ops = false;  // the runtime drops layers marked removable
 
-  // "kind" or "kind/precision" -> efficiency; "default" covers the rest.
+  // The runtime runs batch-1 steps with kernels of their own (cuDNN and cuBLAS choose them by
+  // shape, batch included), so batch-1 steps have their own efficiencies, "kind/precision@b1".
+  bool batch1_kernels = false;
+
+  // "kind", "kind/precision" or "kind/precision@b1" -> efficiency; "default" covers the rest.
   std::map<std::string, Efficiency> efficiency;
 
-  // Looks up the most specific efficiency: kind/precision, then kind, then default.
-  const Efficiency& EfficiencyFor(const std::string& kind, const std::string& precision) const;
+  // The key a step's efficiency is fitted under: kind/precision, plus @b1 for a batch-1 step
+  // on a device with batch1_kernels.
+  std::string EfficiencyKey(const std::string& kind, const std::string& precision, int batch) const;
+  // Looks up the most specific efficiency: that key, then kind/precision, kind, default.
+  const Efficiency& EfficiencyFor(const std::string& kind, const std::string& precision,
+                                  int batch = 2) const;
 };
 
 // Reads every key but name/description/kind/calibration of an analytic device YAML.

@@ -306,7 +306,8 @@ class CostAccumulator {
       : device_(device), options_(options) {}
 
   void Add(const StepWork& work) {
-    const Efficiency& efficiency = device_.EfficiencyFor(work.efficiency_kind, work.precision_key);
+    const Efficiency& efficiency =
+        device_.EfficiencyFor(work.efficiency_kind, work.precision_key, options_.batch);
     const double compute_s = work.compute_s / efficiency.compute /
                              Ramp(work.macs * 1e-6, efficiency.half_mmacs);
     const double memory_s = work.bytes / (device_.bandwidth_gbs * 1e9 * efficiency.bandwidth) /
@@ -340,7 +341,7 @@ class CostAccumulator {
     row.latency_ms = latency_us * 1e-3;
     if (device_.has_energy) row.energy_mj = energy_pj * 1e-9;
     row.bound = bound;
-    row.efficiency = work.efficiency_kind + "/" + work.precision_key;
+    row.efficiency = device_.EfficiencyKey(work.efficiency_kind, work.precision_key, options_.batch);
     rows_.push_back(std::move(row));
   }
 
@@ -375,9 +376,7 @@ std::string StepName(const std::vector<std::pair<int, Layer>>& layers, const Ste
   return name;
 }
 
-}  // namespace
-
-DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name,
+DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name,
                         const NetworkSpec& spec, const CostOptions& options) {
   const auto layers = ExpandFactorised(spec, device.prunes_unused_ops);
   const double batch = options.batch;
@@ -454,6 +453,22 @@ DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name
   return cost;
 }
 
+}  // namespace
+
+DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name,
+                        const NetworkSpec& spec, const CostOptions& options) {
+  DeviceCost cost = StepwiseCost(device, device_name, spec, options);
+  // Batch 1 never costs more than batch 2: a runtime with batch-1 kernels of its own could
+  // run its batch-2 kernels on a padded input instead.
+  if (cost.ok && device.batch1_kernels && options.batch == 1) {
+    CostOptions padded = options;
+    padded.batch = 2;
+    DeviceCost batched = StepwiseCost(device, device_name, spec, padded);
+    if (batched.ok && batched.latency_ms < cost.latency_ms) return batched;
+  }
+  return cost;
+}
+
 namespace {
 
 class RooflineDeviceModel : public DeviceModel {
@@ -480,7 +495,7 @@ class RooflineDeviceModel : public DeviceModel {
 std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, DeviceInfo info) {
   const bool calibrated = config.String("kind") == "calibrated";
   config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
-                     "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
+                     "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops", "batch1_kernels",
                      "efficiency", "calibration"});
   if (calibrated && !config.Has("calibration")) {
     config.Fail("a calibrated device records what it was fitted on under 'calibration:'");

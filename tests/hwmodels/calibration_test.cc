@@ -366,6 +366,37 @@ TEST_F(CalibrationTest, RecoversAKnownRooflineFromItsMeasurements) {
   }
 }
 
+TEST_F(CalibrationTest, ABatch1EntrySharesItsBatchedEntrysBandwidthAndFitsItsOwnCompute) {
+  // The truth runs batch-1 convs at half the compute share and half the launch cost.
+  const std::string truth_efficiency =
+      "  conv/fp32: {compute: 0.6, bandwidth: 0.7, overhead_us: 6}\n"
+      "  conv/fp32@b1: {compute: 0.3, bandwidth: 0.7, overhead_us: 3}\n";
+  const auto truth = LoadDeviceModel(dir_.Write(
+      "fixture_truth_b1.yaml", DeviceYaml("fixture-truth", truth_efficiency) + "batch1_kernels: true\n"));
+  const DeviceSpec base = ParseDeviceSpec(ConfigNode::LoadFile(
+      dir_.Write("fixture_base_b1.yaml", BaseYaml() + "batch1_kernels: true\n")));
+  std::vector<Sample> samples;
+  for (int batch : {1, 4}) {
+    // Compute-bound and memory-bound 3x3 convs, as in LayerSamples().
+    for (const auto& [cin, cout, h] : std::vector<std::tuple<int, int, int>>{
+             {32, 32, 32}, {64, 64, 16}, {64, 128, 28}, {128, 128, 14}, {4, 4, 128}, {3, 8, 224},
+             {8, 8, 112}, {4, 8, 160}}) {
+      samples.push_back({Net("conv", {Conv(cin, cout, 3, h)}), batch});
+    }
+  }
+  const CalibrationResult result = Calibrate(base, Measure(*truth, samples), 2);
+  EXPECT_EQ(result.fitted_keys, (std::vector<std::string>{"conv/fp32", "conv/fp32@b1"}));
+  const Efficiency& batched = result.fitted.efficiency.at("conv/fp32");
+  const Efficiency& single = result.fitted.efficiency.at("conv/fp32@b1");
+  // One memory: the batch-1 entry carries the batched entry's bandwidth, not a fit of its own.
+  EXPECT_EQ(single.bandwidth, batched.bandwidth);
+  EXPECT_EQ(single.half_kbytes, batched.half_kbytes);
+  EXPECT_NEAR(batched.bandwidth, 0.7, kParameterTolerance * 0.7);
+  // Its own compute: half the batched share, as in the truth.
+  EXPECT_NEAR(single.compute / batched.compute, 0.5, 0.05);
+  EXPECT_LT(result.rms_relative_error, 0.05);
+}
+
 TEST_F(CalibrationTest, FitsTheEagerDispatchCost) {
   // The truth dispatches each op in eager mode for at least 30 us.
   std::vector<Sample> samples = LayerSamples();

@@ -123,6 +123,15 @@ TEST_F(AnalyticDeviceYamlTest, UnknownEfficiencyOpKind) {
                       {"efficiency.conv/int8.compute: value 0 out of range"}));
 }
 
+TEST_F(AnalyticDeviceYamlTest, Batch1EfficiencyNeedsBatch1KernelsAndAPrecision) {
+  EXPECT_TRUE(Refused("  conv/int8: {compute: 0.7}", "  conv/int8@b1: {compute: 0.7}",
+                      "conv/int8@b1",
+                      {"efficiency.conv/int8@b1: 'conv/int8@b1' is a batch-1 efficiency; it needs "
+                       "batch1_kernels: true"}));
+  EXPECT_TRUE(Refused("  conv/int8: {compute: 0.7}", "  conv@b1: {compute: 0.7}", "conv@b1",
+                      {"efficiency.conv@b1: 'conv@b1': @b1 follows a kind/precision key"}));
+}
+
 TEST_F(AnalyticDeviceYamlTest, FusionWithAnUnknownOp) {
   EXPECT_TRUE(Refused("[conv+bn+relu, add+relu]", "[conv+bn+relu, add+gelu]", "gelu",
                       {"fuses[1]: unknown op 'gelu' in fusion 'add+gelu'",

@@ -530,5 +530,36 @@ TEST_F(RooflineTest, AStridedDepthwiseConvHasItsOwnEfficiencyElseTheDepthwiseOne
                CostOk(*Device(base), Net({plain})).latency_ms);
 }
 
+TEST_F(RooflineTest, Batch1KernelsTakeTheirOwnEfficiencyAtBatch1Only) {
+  FixtureDevice device;
+  device.extra = "batch1_kernels: true\n";
+  device.efficiency += "  conv/fp32: {compute: 0.5, bandwidth: 0.8}\n"
+                       "  conv/fp32@b1: {compute: 0.25, bandwidth: 0.8, overhead_us: 1}\n";
+  const auto model = Device(device);
+  // Batch 1: 37,748,736 / (0.5e12 * 0.25) = 301.989888 us + 1 us, under the batch-1 key.
+  const DeviceCost single = CostOk(*model, Net({LayerA()}));
+  EXPECT_CLOSE(single.latency_ms, 0.302989888);
+  EXPECT_EQ(single.layers[0].efficiency, "conv/fp32@b1");
+  // Batch 2: the batched entry, as BatchScalesWorkAndActivationsButNotWeights worked out.
+  CostOptions two;
+  two.batch = 2;
+  const DeviceCost batched = CostOk(*model, Net({LayerA()}), two);
+  EXPECT_CLOSE(batched.latency_ms, 0.306989888);
+  EXPECT_EQ(batched.layers[0].efficiency, "conv/fp32");
+  // A batch-1 step with no @b1 entry of its own falls back to the batched one: B as before.
+  EXPECT_CLOSE(CostOk(*model, Net({LayerB()})).latency_ms, 0.137096);
+  EXPECT_EQ(CostOk(*model, Net({LayerB()})).layers[0].efficiency, "pointwise/fp32@b1");
+  // Without batch1_kernels a batch-1 step keys as any other.
+  EXPECT_EQ(CostOk(*Device(), Net({LayerA()})).layers[0].efficiency, "conv/fp32");
+
+  // Batch-1 kernels slower than the batch-2 ones on twice the work: batch 1 costs what the
+  // padded batch-2 run costs, never more.
+  FixtureDevice slow;
+  slow.extra = device.extra;
+  slow.efficiency += "  conv/fp32: {compute: 0.5, bandwidth: 0.8}\n"
+                     "  conv/fp32@b1: {compute: 0.05, bandwidth: 0.8, overhead_us: 1}\n";
+  EXPECT_CLOSE(CostOk(*Device(slow), Net({LayerA()})).latency_ms, 0.306989888);
+}
+
 }  // namespace
 }  // namespace hwnas
