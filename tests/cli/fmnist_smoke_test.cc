@@ -101,5 +101,65 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
   }
 }
 
+// `hwnas fidelity` on the smoke run: each candidate scored by the proxy and by a from-scratch
+// reference with twice its steps, then the rank agreement and the proxy's share of the cost.
+TEST(FmnistSmokeSlow, FidelityScoresEveryCandidateTwiceAndSummarisesTheAgreement) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
+  }
+  TempDir dir;
+  const auto r = test::RunCommand(
+      {"/usr/bin/env", "XDG_CACHE_HOME=" + dir.File("cache"), test::HwnasBinary(), "fidelity",
+       "--config", SourcePath("configs/runs/fmnist-smoke.yaml"), "--samples", "3", "--scale", "2",
+       "--format", "csv"},
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = test::SplitLines(r.out);
+  // Three candidate rows under their header, a blank line, then the summary and its header.
+  ASSERT_EQ(lines.size(), 7u) << r.out;
+  double proxy_seconds = 0, reference_seconds = 0;
+  EXPECT_EQ(lines[0], "candidate,proxy_accuracy,reference_accuracy,proxy_s,reference_s");
+  for (size_t i = 1; i <= 3; ++i) {
+    const auto fields = test::SplitFields(lines[i], ',');
+    ASSERT_EQ(fields.size(), 5u) << lines[i];
+    EXPECT_EQ(fields[0], std::to_string(i - 1));
+    for (size_t f = 1; f <= 2; ++f) {
+      EXPECT_GT(std::stod(fields[f]), 0.0) << lines[i];
+      EXPECT_LE(std::stod(fields[f]), 100.0) << lines[i];
+    }
+    // Seconds; at this scale the proxy's fixed costs (inheriting, BN recalibration, validation)
+    // can outweigh the reference's extra steps, so their order is not asserted.
+    EXPECT_GT(std::stod(fields[3]), 0.0) << lines[i];
+    EXPECT_GT(std::stod(fields[4]), 0.0) << lines[i];
+    proxy_seconds += std::stod(fields[3]);
+    reference_seconds += std::stod(fields[4]);
+  }
+  EXPECT_EQ(lines[4], "");
+  EXPECT_EQ(lines[5], "candidates,kendall_tau,spearman_rho,reference_steps_x,proxy_cost_share");
+  const auto summary = test::SplitFields(lines[6], ',');
+  ASSERT_EQ(summary.size(), 5u) << lines[6];
+  EXPECT_EQ(summary[0], "3");
+  EXPECT_GE(std::stod(summary[1]), -1.0);
+  EXPECT_LE(std::stod(summary[1]), 1.0);
+  EXPECT_GE(std::stod(summary[2]), -1.0);
+  EXPECT_LE(std::stod(summary[2]), 1.0);
+  EXPECT_EQ(summary[3], "2");
+  // The share is the proxies' seconds over the references' (the rows print 3 digits).
+  EXPECT_NEAR(std::stod(summary[4]), proxy_seconds / reference_seconds,
+              0.02 * proxy_seconds / reference_seconds);
+}
+
+TEST(FmnistSmoke, FidelityRefusesARunWhoseEvaluatorDoesNotTrain) {
+  TempDir dir;
+  const auto r = test::RunCommand({test::HwnasBinary(), "fidelity", "--config",
+                                   SourcePath("configs/runs/quickstart.yaml"), "--samples", "3"},
+                                  dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("hwnas fidelity needs an evaluator of kind distill"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(test::SplitLines(r.err).size(), 1u) << r.err;
+}
+
 }  // namespace
 }  // namespace hwnas
