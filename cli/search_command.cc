@@ -7,6 +7,8 @@
 #include "cli/progress_printer.h"
 #include "core/candidate.h"
 #include "core/errors.h"
+#include "core/paths.h"
+#include "hwmodels/calibration_record.h"
 #include "hwmodels/host/host_measure.h"
 #include "search/run.h"
 
@@ -46,13 +48,19 @@ void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
             << " front members on this machine\n";
   HostMeasureOptions options;
   options.timing = {.warmups = 5, .reps = 30};
+  // Stored in the statistic the device model was fitted to, so it compares with its prediction.
+  const bool fitted_to_min =
+      ReadCalibrationRecord(DeviceConfigPath(kHostDevice)).timing == TimingStatistic::kMin;
+  const std::string statistic = std::string(fitted_to_min ? "min" : "median") + " of " +
+                                std::to_string(options.timing.reps) + " reps";
   const HostThreads threads(options.threads);
   for (const FrontRow& row : members) {
     try {
       const NetworkSpec spec = HostDeployable(run.space().Expand(run.space().Parse(row.canonical)));
       const Measurement net = MeasureOnHost(spec, options).front();
       store.WriteMeasuredLatency(run_id, CandidateHash(row.canonical), kHostDevice,
-                                 net.median_us / 1000, net.dtype + ", batch 1, " + net.source);
+                                 (fitted_to_min ? net.min_us : net.median_us) / 1000,
+                                 net.dtype + ", batch 1, " + statistic + ", " + net.source);
     } catch (const UnsupportedError& e) {
       std::cerr << "not measured: " << e.what() << "\n";
     }

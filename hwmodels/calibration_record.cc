@@ -32,6 +32,9 @@ CalibrationRecord ReadCalibrationRecord(const std::string& device_path) {
       record.files.insert(CanonicalFile((folder / file).string()));
     }
   }
+  if (calibration.Choice("timing", {"median", "min"}, "median") == "min") {
+    record.timing = TimingStatistic::kMin;
+  }
   for (const char* key : {"fitted_nets", "fitted_candidates"}) {
     if (!calibration.Has(key)) continue;
     for (const auto& net : calibration.StringList(key)) record.nets.insert(net);

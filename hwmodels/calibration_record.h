@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "hwmodels/measured_network.h"
 #include "hwmodels/measurement.h"
 
 namespace hwnas {
@@ -12,6 +13,8 @@ namespace hwnas {
 struct CalibrationRecord {
   std::set<std::string> files;  // measurement files (canonical paths) fitted on
   std::set<std::string> nets;   // networks fitted on: net ids, or candidate strings
+  // The statistic of each row's repetitions it was fitted to: compare measurements in it.
+  TimingStatistic timing = TimingStatistic::kMedian;
 
   // A row of a network fitted on, or a layer row of a file fitted on.
   bool Covers(const Measurement& row) const;

@@ -30,6 +30,7 @@
 #include "core/config_node.h"
 #include "core/errors.h"
 #include "hwmodels/calibration.h"
+#include "hwmodels/calibration_record.h"
 #include "hwmodels/device_model.h"
 #include "hwmodels/device_spec.h"
 #include "hwmodels/measured_network.h"
@@ -446,6 +447,21 @@ TEST_F(CalibrationTest, ASamplePrecisionTheBaseLacksIsAConfigErrorNamingTheSampl
   zero.measured_ms = 0;
   EXPECT_TRUE(ThrowsWith<ConfigError>([&] { Calibrate(base_, {zero}, 1); },
                                       {"fixture_rows.csv:3", "measured time must be > 0"}));
+}
+
+// The record says which timing statistic a device was fitted to, so that a measurement made
+// later (a run's host front members) is stored in the same one.
+TEST_F(CalibrationTest, TheRecordReadsTheTimingStatisticTheFitUsed) {
+  auto record_of = [&](const std::string& calibration) {
+    return ReadCalibrationRecord(dir_.Write(
+        "fixture_calibrated.yaml", BaseYaml() + "calibration:\n  base: fixture_base.yaml\n" + calibration));
+  };
+  EXPECT_EQ(record_of("  timing: min\n").timing, TimingStatistic::kMin);
+  EXPECT_EQ(record_of("  timing: median\n").timing, TimingStatistic::kMedian);
+  EXPECT_EQ(record_of("").timing, TimingStatistic::kMedian);  // files from before the key
+  EXPECT_EQ(ReadCalibrationRecord(base_path_).timing, TimingStatistic::kMedian);  // not calibrated
+  EXPECT_TRUE(ThrowsWith<ConfigError>([&] { record_of("  timing: mean\n"); },
+                                      {"fixture_calibrated.yaml:", "mean", "median, min"}));
 }
 
 #ifdef HWNAS_BINARY
