@@ -285,7 +285,12 @@ int Run(const Options& options) {
         best_optuna = std::min(best_optuna, spread.median);
         std::printf(" %s |", Summary(spread).c_str());
       }
-      std::printf(" %.2fx |", guided_median / best_optuna);
+      if (std::isfinite(best_optuna)) {
+        std::printf(" %.2fx |", guided_median / best_optuna);
+      } else {
+        // No Optuna sampler reached it within the cap: the ratio is below guided / cap.
+        std::printf(" <%.2fx |", guided_median / options.max_evals);
+      }
     }
     std::printf("\n");
     std::fflush(stdout);
