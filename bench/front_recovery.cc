@@ -287,6 +287,8 @@ int Run(const Options& options) {
       }
       if (std::isfinite(best_optuna)) {
         std::printf(" %.2fx |", guided_median / best_optuna);
+      } else if (!std::isfinite(guided_median)) {
+        std::printf(" n/a (none reached it) |");
       } else {
         // No Optuna sampler reached it within the cap: the ratio is below guided / cap.
         std::printf(" <%.2fx |", guided_median / options.max_evals);
