@@ -57,7 +57,9 @@ int PositiveInt(const std::string& flag, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != text.size() || value <= 0) throw UsageError(flag + ": give a positive integer, not '" + text + "'");
+  if (used != text.size() || value <= 0) {
+    throw UsageError(flag + ": give a positive integer, not '" + text + "'");
+  }
   return value;
 }
 

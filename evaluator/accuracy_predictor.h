@@ -17,7 +17,9 @@ class AccuracyPredictor {
   void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& accuracies,
            const GaussianProcess::Hyperparameters* fixed = nullptr);
   GaussianProcess::Hyperparameters hyperparameters() const { return gp_.hyperparameters(); }
-  const std::vector<GaussianProcess::ScoredHyperparameters>& searched() const { return gp_.searched(); }
+  const std::vector<GaussianProcess::ScoredHyperparameters>& searched() const {
+    return gp_.searched();
+  }
 
   // The warped error score: mean and deviation in the GP's space; map with warp().Inverse.
   GpPrediction PredictScore(const GpInput& input) const { return gp_.Predict(input); }

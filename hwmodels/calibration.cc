@@ -208,7 +208,8 @@ class Fit {
   const std::vector<MeasuredNetwork>& samples_;
   std::vector<Parameter> parameters_;
   std::map<std::string, std::set<size_t>> users_of_key_;
-  std::map<std::string, std::string> tied_to_;  // batch-1 key -> the batched key it shares memory with
+  // A batch-1 key -> the batched key whose memory terms it shares.
+  std::map<std::string, std::string> tied_to_;
   std::set<size_t> eager_users_;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> step_sizes_;
 };

@@ -168,15 +168,16 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
           efficiency.Child(full_key).Fail("'" + full_key + "': @b1 follows a kind/precision key");
         }
         if (!spec.batch1_kernels) {
-          efficiency.Child(full_key).Fail("'" + full_key +
-                                          "' is a batch-1 efficiency; it needs batch1_kernels: true");
+          efficiency.Child(full_key).Fail(
+              "'" + full_key + "' is a batch-1 efficiency; it needs batch1_kernels: true");
         }
       }
       const std::string kind = key.substr(0, key.find('/'));
       const auto& kinds = EfficiencyOpKinds();
       if (key != "default" && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
         efficiency.Child(full_key).Fail("unknown op kind '" + kind + "'; valid: default, " +
-                                        JoinNames(kinds) + " (optionally /precision, /precision@b1)");
+                                        JoinNames(kinds) +
+                                        " (optionally /precision, /precision@b1)");
       }
       if (key.find('/') != std::string::npos &&
           !std::regex_match(key.substr(key.find('/') + 1), kPrecisionKey)) {

@@ -341,7 +341,8 @@ class CostAccumulator {
     row.latency_ms = latency_us * 1e-3;
     if (device_.has_energy) row.energy_mj = energy_pj * 1e-9;
     row.bound = bound;
-    row.efficiency = device_.EfficiencyKey(work.efficiency_kind, work.precision_key, options_.batch);
+    row.efficiency =
+        device_.EfficiencyKey(work.efficiency_kind, work.precision_key, options_.batch);
     rows_.push_back(std::move(row));
   }
 
@@ -495,8 +496,8 @@ class RooflineDeviceModel : public DeviceModel {
 std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, DeviceInfo info) {
   const bool calibrated = config.String("kind") == "calibrated";
   config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
-                     "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops", "batch1_kernels",
-                     "efficiency", "calibration"});
+                     "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
+                     "batch1_kernels", "efficiency", "calibration"});
   if (calibrated && !config.Has("calibration")) {
     config.Fail("a calibrated device records what it was fitted on under 'calibration:'");
   }

@@ -110,7 +110,8 @@ class GuidedSampler : public Sampler {
     // The hyperparameter search is the costly part of a fit. While the model is small and
     // changes most with each point it is redone every ask (cheap at that size; on edgegpu it cut
     // the median evaluations to the front from 39 to 27); later every few asks, the last serving.
-    const bool search = inputs.size() < kSearchEveryAskBelow || asks_since_search_ == 0 || averaged_.empty();
+    const bool search =
+        inputs.size() < kSearchEveryAskBelow || asks_since_search_ == 0 || averaged_.empty();
     if (search) averaged_ = MostLikelyHyperparameters(inputs, accuracies);
     asks_since_search_ = (asks_since_search_ + 1) % kAsksPerHyperparameterSearch;
     std::vector<AccuracyPredictor> models(averaged_.size());
