@@ -6,7 +6,7 @@
 //
 // usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120]
 //                       [--energy] [--devices a,b] [--max-evals N] [--skip-optuna]
-//                       [--guided-warmup N]
+//                       [--guided-warmup N] [--guided-pool N]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -38,11 +38,13 @@ struct Options {
   int max_evals = 3000;
   bool optuna = true;
   int guided_warmup = SamplerOptions{}.warmup;
+  int guided_pool = SamplerOptions{}.pool;
 };
 
 constexpr const char* kUsage =
     "usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120] [--energy]\n"
-    "                      [--devices a,b] [--max-evals N] [--skip-optuna] [--guided-warmup N]\n";
+    "                      [--devices a,b] [--max-evals N] [--skip-optuna] [--guided-warmup N]\n"
+    "                      [--guided-pool N]\n";
 
 // A flag error: one line and exit 2, as every hwnas command does.
 struct UsageError : std::runtime_error {
@@ -81,13 +83,14 @@ Options ParseOptions(int argc, char** argv) {
     else if (arg == "--max-evals") o.max_evals = PositiveInt(arg, next());
     else if (arg == "--skip-optuna") o.optuna = false;
     else if (arg == "--guided-warmup") o.guided_warmup = PositiveInt(arg, next());
+    else if (arg == "--guided-pool") o.guided_pool = PositiveInt(arg, next());
     else if (arg == "--devices") {
       o.devices.clear();
       std::stringstream in(next());
       for (std::string d; std::getline(in, d, ',');) o.devices.push_back(d);
     } else {
       throw UsageError("unknown argument " + arg +
-                               "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna --guided-warmup");
+                               "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna --guided-warmup --guided-pool");
     }
   }
   return o;
@@ -238,7 +241,7 @@ int Run(const Options& options) {
       {"random", {.kind = "random"}, 20},
       {"nsga2", {.kind = "nsga2", .population = 20}, 20},
       {"evolution", {.kind = "evolution", .population = 20, .tournament = 5}, 20},
-      {"guided", {.kind = "guided", .warmup = options.guided_warmup}, 1},
+      {"guided", {.kind = "guided", .warmup = options.guided_warmup, .pool = options.guided_pool}, 1},
   };
 
   std::printf("front_recovery: NAS-Bench-201, %s accuracy x %s, distinct evaluations to 99%% of the "

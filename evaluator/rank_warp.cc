@@ -22,10 +22,12 @@ double RankWarp::Forward(double value) const {
 double RankWarp::Inverse(double score) const {
   const size_t n = scores_.size();
   if (n == 1) return sorted_[0];
-  // Past the ends, continue the line through the extreme few points.
-  const size_t reach = std::min<size_t>(n - 1, 4);
-  if (score <= scores_[0]) return Line(0, reach, score);
-  if (score >= scores_[n - 1]) return Line(n - 1 - reach, n - 1, score);
+  if (score <= scores_[0] || score >= scores_[n - 1]) {
+    const size_t reach = std::min<size_t>(n - 1, 4);
+    const double body = Slope(n / 4, n - 1 - n / 4);
+    if (score <= scores_[0]) return sorted_[0] + std::max(body, Slope(0, reach)) * (score - scores_[0]);
+    return sorted_[n - 1] + std::max(body, Slope(n - 1 - reach, n - 1)) * (score - scores_[n - 1]);
+  }
   const size_t i = std::upper_bound(scores_.begin(), scores_.end(), score) - scores_.begin();
   return Line(i - 1, i, score);
 }
@@ -36,7 +38,11 @@ double RankWarp::Score(double rank) const {
 }
 
 double RankWarp::Line(size_t a, size_t b, double score) const {
-  return sorted_[a] + (sorted_[b] - sorted_[a]) * (score - scores_[a]) / (scores_[b] - scores_[a]);
+  return sorted_[a] + Slope(a, b) * (score - scores_[a]);
+}
+
+double RankWarp::Slope(size_t a, size_t b) const {
+  return (sorted_[b] - sorted_[a]) / (scores_[b] - scores_[a]);
 }
 
 }  // namespace hwnas

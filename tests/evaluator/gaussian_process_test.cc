@@ -256,5 +256,30 @@ TEST(RankWarp, ForwardAndInverseAreMonotone) {
   EXPECT_GT(warp.Inverse(hi), sorted.back());
 }
 
+TEST(RankWarp, TailsKeepTheBodysScaleWhenTheExtremesCluster) {
+  // 95 values spread evenly over [10, 20], and the five lowest bunched within 0.004 of 5.
+  std::vector<double> values;
+  for (int i = 0; i < 95; ++i) values.push_back(10 + 10.0 * i / 94);
+  for (int i = 0; i < 5; ++i) values.push_back(5 + 0.001 * i);
+  const RankWarp warp(values);
+  const std::vector<double>& sorted = warp.sorted();
+  // Body slope: quartiles at ranks 25 and 74, values 10 + 10 (r - 5) / 94, scores logit((r + .5) / 100).
+  auto logit = [](double p) { return std::log(p / (1 - p)); };
+  const double body = (10.0 * 49 / 94) / (logit(74.5 / 100) - logit(25.5 / 100));
+  const double low_end = warp.Forward(sorted.front());
+  EXPECT_NEAR(warp.Inverse(low_end - 1), sorted.front() - body, 1e-9);
+  EXPECT_NEAR(warp.Inverse(low_end - 2.5), sorted.front() - 2.5 * body, 1e-9);
+  // The top end of the body is even: its tail keeps the body's slope as well.
+  const double high_end = warp.Forward(sorted.back());
+  EXPECT_NEAR(warp.Inverse(high_end + 1), sorted.back() + body, 1e-9);
+
+  // Extreme points spread wider than the body: their own, steeper slope is kept.
+  for (int i = 0; i < 5; ++i) values[95 + i] = 100.0 * (i + 1);
+  const RankWarp spread(values);
+  const double extreme = 400 / (logit(99.5 / 100) - logit(95.5 / 100));
+  ASSERT_GT(extreme, 2 * body);
+  EXPECT_NEAR(spread.Inverse(spread.Forward(500) + 1), 500 + extreme, 1e-9);
+}
+
 }  // namespace
 }  // namespace hwnas
