@@ -12,7 +12,7 @@
 // objective box, so one candidate is worth most when it moves every front. A batch is chosen
 // greedily, each pick joining the fronts with its predicted error (kriging believer). The pool
 // is mutations of the current fronts plus random candidates, feasible by the device models:
-// a constrained candidate is never proposed.
+// a constrained candidate is never proposed, nor one the space knows ignores its input.
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -206,8 +206,12 @@ class GuidedSampler : public Sampler {
     return {mean, std::sqrt(std::max(second_moment - mean * mean, 0.0))};
   }
 
-  static bool Usable(const CostPreview& preview) {
-    if (preview.violation > 0) return false;
+  // Worth evaluating: within the constraints, costed on some device, and not a network that
+  // ignores its input (chance accuracy, known without training). Skipping those cut the median
+  // evaluations to the front by 2 to 5 on five of the six devices over 150 seeds (pixel3 30 ->
+  // 25), and on none of them added any.
+  bool Usable(const Candidate& candidate, const CostPreview& preview) const {
+    if (preview.violation > 0 || space_.IgnoresInput(candidate)) return false;
     for (const auto& d : preview.per_device) {
       if (d) return true;
     }
@@ -221,7 +225,9 @@ class GuidedSampler : public Sampler {
           [&] {
             // Prefer a feasible draw; Unseen falls back to plain random ones if none comes.
             Candidate draw = space_.Sample(rng);
-            for (int tries = 0; tries < 100 && !Usable(costs_(draw)); ++tries) draw = space_.Sample(rng);
+            for (int tries = 0; tries < 100 && !Usable(draw, costs_(draw)); ++tries) {
+              draw = space_.Sample(rng);
+            }
             return draw;
           },
           rng);
@@ -306,7 +312,7 @@ class GuidedSampler : public Sampler {
       if (Seen(c)) continue;
       if (!in_pool.emplace(space_.Format(c), true).second) continue;
       CostPreview preview = costs_(c);
-      if (!Usable(preview)) continue;
+      if (!Usable(c, preview)) continue;
       pool.push_back({std::move(c), std::move(preview)});
     }
     return pool;

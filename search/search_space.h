@@ -46,6 +46,10 @@ class SearchSpace {
   // stage's depth) set to their first choice, so equal networks share one hash. Identity by
   // default; what Sample, Mutate and Crossover return is always canonical.
   virtual Candidate Canonical(Candidate candidate) const { return candidate; }
+  // Whether the network provably ignores its input (in a cell space: no path from the cell's
+  // input to its output that no `none` edge cuts), so its accuracy is chance without training.
+  // A sampler that learns never spends an evaluation on one. False by default.
+  virtual bool IgnoresInput(const Candidate&) const { return false; }
   // How many candidates the space holds.
   virtual double Size() const;
   // Points of the knob grid (valid or not), and the index-th of them in mixed radix order.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "core/csv_table.h"
@@ -59,6 +60,29 @@ TEST_F(Nb201CanonicalTest, FormattedStringsAreTheBenchmarkTablesArchStrings) {
   for (size_t row = 0; row < table.rows(); ++row) benchmark.insert(table.Cell(row, column));
   EXPECT_EQ(benchmark.size(), 15625u);
   EXPECT_TRUE(formatted == benchmark) << "the space's strings differ from the table's arch_str";
+}
+
+TEST_F(Nb201CanonicalTest, CellsThatIgnoreTheirInputAreExactlyTheChanceLevelOnes) {
+  // A cell with no path from its input to its output that no `none` edge cuts outputs zeros:
+  // the network's accuracy is chance (10% on CIFAR-10). The space must name exactly the 341
+  // cells NAS-Bench-201 trained to chance, no more and no fewer.
+  const CsvTable table = CsvTable::Load(SourcePath("data/nas-bench-201/nb201_test_accuracy.csv"));
+  const size_t arch = table.Column("arch_str"), accuracy = table.Column("cifar10_test_acc");
+  std::map<std::string, double> accuracies;
+  for (size_t row = 0; row < table.rows(); ++row) {
+    accuracies[table.Cell(row, arch)] = std::stod(table.Cell(row, accuracy));
+  }
+  int ignoring = 0, chance = 0, ignoring_at_chance = 0;
+  for (const auto& c : Enumerate(*space_)) {
+    const bool ignores = space_->IgnoresInput(c);
+    const bool at_chance = accuracies.at(space_->Format(c)) < 11;
+    ignoring += ignores;
+    chance += at_chance;
+    ignoring_at_chance += ignores && at_chance;
+  }
+  EXPECT_EQ(chance, 341);
+  EXPECT_EQ(ignoring, 341);
+  EXPECT_EQ(ignoring_at_chance, ignoring) << "a cell that ignores its input trained above chance";
 }
 
 TEST_F(Nb201CanonicalTest, EveryCandidateRoundTrips) {
