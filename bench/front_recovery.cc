@@ -90,7 +90,8 @@ Options ParseOptions(int argc, char** argv) {
       for (std::string d; std::getline(in, d, ',');) o.devices.push_back(d);
     } else {
       throw UsageError("unknown argument " + arg +
-                               "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna --guided-warmup --guided-pool");
+                       "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna"
+                       " --guided-warmup --guided-pool");
     }
   }
   return o;
@@ -241,7 +242,9 @@ int Run(const Options& options) {
       {"random", {.kind = "random"}, 20},
       {"nsga2", {.kind = "nsga2", .population = 20}, 20},
       {"evolution", {.kind = "evolution", .population = 20, .tournament = 5}, 20},
-      {"guided", {.kind = "guided", .warmup = options.guided_warmup, .pool = options.guided_pool}, 1},
+      {"guided",
+       {.kind = "guided", .warmup = options.guided_warmup, .pool = options.guided_pool},
+       1},
   };
 
   std::printf("front_recovery: NAS-Bench-201, %s accuracy x %s, distinct evaluations to 99%% of the "

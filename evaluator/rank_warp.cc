@@ -25,7 +25,9 @@ double RankWarp::Inverse(double score) const {
   if (score <= scores_[0] || score >= scores_[n - 1]) {
     const size_t reach = std::min<size_t>(n - 1, 4);
     const double body = Slope(n / 4, n - 1 - n / 4);
-    if (score <= scores_[0]) return sorted_[0] + std::max(body, Slope(0, reach)) * (score - scores_[0]);
+    if (score <= scores_[0]) {
+      return sorted_[0] + std::max(body, Slope(0, reach)) * (score - scores_[0]);
+    }
     return sorted_[n - 1] + std::max(body, Slope(n - 1 - reach, n - 1)) * (score - scores_[n - 1]);
   }
   const size_t i = std::upper_bound(scores_.begin(), scores_.end(), score) - scores_.begin();

@@ -263,7 +263,8 @@ TEST(RankWarp, TailsKeepTheBodysScaleWhenTheExtremesCluster) {
   for (int i = 0; i < 5; ++i) values.push_back(5 + 0.001 * i);
   const RankWarp warp(values);
   const std::vector<double>& sorted = warp.sorted();
-  // Body slope: quartiles at ranks 25 and 74, values 10 + 10 (r - 5) / 94, scores logit((r + .5) / 100).
+  // Body slope: quartiles at ranks 25 and 74, values 10 + 10 (r - 5) / 94,
+  // scores logit((r + .5) / 100).
   auto logit = [](double p) { return std::log(p / (1 - p)); };
   const double body = (10.0 * 49 / 94) / (logit(74.5 / 100) - logit(25.5 / 100));
   const double low_end = warp.Forward(sorted.front());
