@@ -4,7 +4,8 @@
 // seeds), beside Optuna 3.1's NSGAIISampler and multi-objective TPESampler on the identical
 // problem (bench/peers/optuna_front_recovery.py, given the same reference point and target).
 //
-// usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120]
+// usage: front_recovery [--seeds N] [--first-seed N] [--per-seed]
+//                       [--dataset cifar10|cifar100|imagenet16_120]
 //                       [--energy] [--devices a,b] [--max-evals N] [--skip-optuna]
 //                       [--guided-warmup N] [--guided-pool N]
 #include <algorithm>
@@ -32,6 +33,8 @@ namespace {
 
 struct Options {
   int seeds = 10;
+  int first_seed = 0;
+  bool per_seed = false;
   std::string dataset = "cifar10";
   bool energy = false;
   std::vector<std::string> devices = {"edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga"};
@@ -42,7 +45,8 @@ struct Options {
 };
 
 constexpr const char* kUsage =
-    "usage: front_recovery [--seeds N] [--dataset cifar10|cifar100|imagenet16_120] [--energy]\n"
+    "usage: front_recovery [--seeds N] [--first-seed N] [--per-seed]\n"
+    "                      [--dataset cifar10|cifar100|imagenet16_120] [--energy]\n"
     "                      [--devices a,b] [--max-evals N] [--skip-optuna] [--guided-warmup N]\n"
     "                      [--guided-pool N]\n";
 
@@ -51,7 +55,7 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-int PositiveInt(const std::string& flag, const std::string& text) {
+int IntAtLeast(const std::string& flag, const std::string& text, int least) {
   size_t used = 0;
   int value = 0;
   try {
@@ -59,10 +63,15 @@ int PositiveInt(const std::string& flag, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != text.size() || value <= 0) {
-    throw UsageError(flag + ": give a positive integer, not '" + text + "'");
+  if (used != text.size() || value < least) {
+    throw UsageError(flag + ": give an integer of at least " + std::to_string(least) + ", not '" +
+                     text + "'");
   }
   return value;
+}
+
+int PositiveInt(const std::string& flag, const std::string& text) {
+  return IntAtLeast(flag, text, 1);
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -78,6 +87,8 @@ Options ParseOptions(int argc, char** argv) {
       std::exit(0);
     }
     if (arg == "--seeds") o.seeds = PositiveInt(arg, next());
+    else if (arg == "--first-seed") o.first_seed = IntAtLeast(arg, next(), 0);
+    else if (arg == "--per-seed") o.per_seed = true;
     else if (arg == "--dataset") o.dataset = next();
     else if (arg == "--energy") o.energy = true;
     else if (arg == "--max-evals") o.max_evals = PositiveInt(arg, next());
@@ -90,8 +101,8 @@ Options ParseOptions(int argc, char** argv) {
       for (std::string d; std::getline(in, d, ',');) o.devices.push_back(d);
     } else {
       throw UsageError("unknown argument " + arg +
-                       "; valid: --seeds --dataset --energy --devices --max-evals --skip-optuna"
-                       " --guided-warmup --guided-pool");
+                       "; valid: --seeds --first-seed --per-seed --dataset --energy --devices"
+                       " --max-evals --skip-optuna --guided-warmup --guided-pool");
     }
   }
   return o;
@@ -185,6 +196,33 @@ std::string Summary(const Quartiles& q) {
   return show(q.median) + " [" + show(q.q25) + "-" + show(q.q75) + "]";
 }
 
+// Optuna's samplers as the peer script runs them: label, flags.
+constexpr std::pair<const char*, const char*> kOptunaRuns[] = {
+    {"optuna NSGAII(pop 20)", " --samplers nsga2 --nsga2-population 20"},
+    {"optuna NSGAII(pop 50)", " --samplers nsga2 --nsga2-population 50"},
+    {"optuna TPE", " --samplers tpe"}};
+
+// One sampler's runs on one device, kept for --per-seed.
+struct SeedRuns {
+  std::string device, sampler;
+  std::vector<std::optional<int>> runs;
+};
+
+void PrintPerSeed(const std::vector<SeedRuns>& all, int first_seed, int seeds) {
+  std::printf(
+      "\nDistinct evaluations to 99%% of the exact hypervolume, per seed (>max: not reached)\n");
+  std::printf("| device | sampler |");
+  for (int seed = first_seed; seed < first_seed + seeds; ++seed) std::printf(" %d |", seed);
+  std::printf("\n");
+  for (const auto& r : all) {
+    std::printf("| %s | %s |", r.device.c_str(), r.sampler.c_str());
+    for (const auto& evals : r.runs) {
+      std::printf(" %s |", evals ? std::to_string(*evals).c_str() : ">max");
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 
 int Run(const Options& options) {
@@ -248,13 +286,15 @@ int Run(const Options& options) {
   };
 
   std::printf("front_recovery: NAS-Bench-201, %s accuracy x %s, distinct evaluations to 99%% of the "
-              "exact front's hypervolume, median [IQR] over %d seeds (cap %d)\n",
+              "exact front's hypervolume, median [IQR] over %d seeds from %d (cap %d)\n",
               options.dataset.c_str(), options.energy ? "latency x energy" : "latency",
-              options.seeds, options.max_evals);
+              options.seeds, options.first_seed, options.max_evals);
+  std::vector<SeedRuns> per_seed;
   std::printf("| device | front | exact HV | ref (err,lat%s) |", options.energy ? ",energy" : "");
   for (const auto& c : contenders) std::printf(" hwnas %s |", c.label.c_str());
   if (options.optuna) {
-    std::printf(" optuna NSGAII(pop 20) | optuna NSGAII(pop 50) | optuna TPE | guided / best optuna |");
+    for (const auto& run : kOptunaRuns) std::printf(" %s |", run.first);
+    std::printf(" guided / best optuna |");
   }
   std::printf("\n");
   for (const auto& p : problems) {
@@ -263,11 +303,12 @@ int Run(const Options& options) {
     double guided_median = INFINITY;
     for (const auto& c : contenders) {
       std::vector<std::optional<int>> runs;
-      for (int seed = 0; seed < options.seeds; ++seed) {
+      for (int seed = options.first_seed; seed < options.first_seed + options.seeds; ++seed) {
         runs.push_back(EvalsTo99(p, *space, c.options, c.batch, static_cast<uint64_t>(seed),
                                  options.max_evals));
       }
       const Quartiles spread = Spread(runs);
+      per_seed.push_back({p.device, "hwnas " + c.label, runs});
       if (c.options.kind == "guided") guided_median = spread.median;
       std::printf(" %s |", Summary(spread).c_str());
     }
@@ -276,12 +317,12 @@ int Run(const Options& options) {
                                " --device " + p.device + " --dataset " + options.dataset +
                                (options.energy ? " --energy" : "") + " --ref " + Join(p.reference) +
                                " --target-hv " + Join({p.exact_hv}) + " --seeds " +
-                               std::to_string(options.seeds) + " --max-evals " +
+                               std::to_string(options.seeds) + " --first-seed " +
+                               std::to_string(options.first_seed) + " --max-evals " +
                                std::to_string(options.max_evals) + " --jobs 2";
       double best_optuna = INFINITY;
-      for (const std::string run : {" --samplers nsga2 --nsga2-population 20",
-                                    " --samplers nsga2 --nsga2-population 50", " --samplers tpe"}) {
-        const std::string out = bench::RunPeer(base + run);
+      for (const auto& [label, flags] : kOptunaRuns) {
+        const std::string out = bench::RunPeer(base + flags);
         std::vector<std::optional<int>> runs;
         std::stringstream lines(out);
         for (std::string line; std::getline(lines, line);) {
@@ -290,6 +331,7 @@ int Run(const Options& options) {
           runs.push_back(std::isnan(evals) ? std::nullopt : std::optional<int>(static_cast<int>(evals)));
         }
         const Quartiles spread = Spread(runs);
+        per_seed.push_back({p.device, label, runs});
         best_optuna = std::min(best_optuna, spread.median);
         std::printf(" %s |", Summary(spread).c_str());
       }
@@ -305,6 +347,7 @@ int Run(const Options& options) {
     std::printf("\n");
     std::fflush(stdout);
   }
+  if (options.per_seed) PrintPerSeed(per_seed, options.first_seed, options.seeds);
   return 0;
 }
 

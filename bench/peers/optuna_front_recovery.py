@@ -307,7 +307,8 @@ def parse_args():
                         help="compute --ref and --target-hv from the data and print them")
     parser.add_argument("--samplers", default="nsga2,tpe")
     parser.add_argument("--nsga2-population", type=int, default=50)
-    parser.add_argument("--seeds", type=int, default=10, help="run seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=10, help="run N seeds from --first-seed")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--max-evals", type=int, default=1000)
     parser.add_argument("--max-trials", type=int, default=5000)
     parser.add_argument("--stock-optuna", action="store_true",
@@ -331,6 +332,8 @@ def parse_args():
             parser.error("--ref needs one value per objective")
         if args.target_hv <= 0:
             parser.error("--target-hv must be positive")
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be positive and --first-seed not negative")
     args.samplers = args.samplers.split(",")
     for name in args.samplers:
         if name not in ("nsga2", "tpe"):
@@ -357,7 +360,8 @@ def main():
             print(f"{record['sampler']} seed {record['seed']}: {record['evals']} evals, "
                   f"{record['trials']} trials, {record['seconds']} s", file=sys.stderr)
 
-    tasks = [(name, seed) for name in args.samplers for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    tasks = [(name, seed) for name in args.samplers for seed in seeds]
     init_args = (table, ref, target_hv, args)
     if args.jobs > 1 and len(tasks) > 1:
         with multiprocessing.Pool(args.jobs, _init_worker, init_args) as pool:
