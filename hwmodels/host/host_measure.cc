@@ -5,11 +5,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 #include "core/errors.h"
 #include "core/paths.h"
 #include "core/utc_time.h"
-#include "hwmodels/host/onednn_int8.h"
+#include "hwmodels/host/onednn_layer.h"
 
 namespace hwnas {
 
@@ -48,7 +49,7 @@ std::string HostSource(int threads) {
 }
 
 std::string HostTool() {
-  return "hwnas hw measure " + AppVersion() + " (nn engine fp32; " + OneDnnVersion() + " int8)";
+  return "hwnas hw measure " + AppVersion() + " (nn engine fp32; " + OneDnnVersion() + " int8 and bf16)";
 }
 
 
@@ -71,12 +72,12 @@ Measurement Row(const Timing& timing, int batch, int threads) {
 }
 
 std::string NetworkDtype(const HostNetwork& network) {
-  bool fp32 = false, int8 = false;
+  std::set<HostPrecision> used;
   for (const auto& step : network.steps()) {
-    if (step.kind != "conv" && step.kind != "linear") continue;
-    (step.precision == HostPrecision::kInt8 ? int8 : fp32) = true;
+    if (step.kind == "conv" || step.kind == "linear") used.insert(step.precision);
   }
-  return int8 && fp32 ? "mixed" : int8 ? "int8" : "fp32";
+  if (used.size() > 1) return "mixed";
+  return std::string(HostPrecisionName(used.empty() ? HostPrecision::kFp32 : *used.begin()));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "core/rng.h"
+#include "hwmodels/host/onednn_bf16.h"
 #include "hwmodels/host/onednn_int8.h"
 #include "nn/layer.h"
 
@@ -50,8 +51,7 @@ QuantizedFormat FormatOf(const Tensor& t, bool is_unsigned) {
   return {is_unsigned, max_abs > 0.0f ? max_abs / (is_unsigned ? 255.0f : 127.0f) : 1.0f};
 }
 
-Shape ShapeOf(const dnnl::memory& memory) {
-  const auto dims = memory.get_desc().dims();
+Shape ShapeOf(const dnnl::memory::dims& dims) {
   return dims.size() == 4 ? Shape{static_cast<int>(dims[0]), static_cast<int>(dims[1]),
                                   static_cast<int>(dims[2]), static_cast<int>(dims[3])}
                           : Shape{static_cast<int>(dims[0]), static_cast<int>(dims[1]), 1, 1};
@@ -60,7 +60,12 @@ Shape ShapeOf(const dnnl::memory& memory) {
 }  // namespace
 
 std::string_view HostPrecisionName(HostPrecision precision) {
-  return precision == HostPrecision::kInt8 ? "int8" : "fp32";
+  switch (precision) {
+    case HostPrecision::kInt8: return "int8";
+    case HostPrecision::kBf16: return "bf16";
+    case HostPrecision::kFp32: break;
+  }
+  return "fp32";
 }
 
 HostPrecision HostLayerPrecision(const Layer& layer, size_t index) {
@@ -80,8 +85,7 @@ HostPrecision HostLayerPrecision(const Layer& layer, size_t index) {
     case FloatFormat::kFp32:
       return HostPrecision::kFp32;
     case FloatFormat::kBf16:
-      throw refuse("bf16 is not native on this CPU: " + OneDnnVersion() +
-                   " runs bf16 convolutions and matmuls only with AVX-512");
+      return HostPrecision::kBf16;  // Bf16WeightLayer refuses it where the CPU has no bf16
     default:
       throw refuse(std::string(FloatFormatName(p.float_format)) + " has no kernel on this CPU");
   }
@@ -170,6 +174,7 @@ struct HostNetwork::Impl {
   std::vector<HostStep> steps;
   std::vector<std::unique_ptr<Module>> modules;
   std::vector<std::unique_ptr<Int8WeightLayer>> int8_layers;
+  std::vector<std::unique_ptr<Bf16WeightLayer>> bf16_layers;
   std::vector<std::unique_ptr<Int8Reorder>> reorders;
   Tensor input;
 
@@ -340,6 +345,10 @@ class HostNetwork::Planner {
         folded.bias[c] = Named(*bn, "bias").value[c] - Named(*bn, "running_mean").value[c] * scale;
       }
     }
+    if (precision == HostPrecision::kBf16) {
+      AddBf16Step(first, count, kind, modules, folded, act);
+      return end;
+    }
     const QuantizedFormat in =
         where_.int8 ? *where_.int8 : FormatOf(calibration_, calibration_.values.minCoeff() >= 0);
     for (auto& m : modules) calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
@@ -358,6 +367,24 @@ class HostNetwork::Planner {
     return end;
   }
 
+  // A bf16 layer reads and writes float tensors, like the nn engine's steps.
+  void AddBf16Step(size_t first, int count, const std::string& kind,
+                   const std::vector<std::unique_ptr<Module>>& modules,
+                   const FoldedWeights& folded, PostActivation act) {
+    if (where_.int8) Dequantize(static_cast<int>(first), false);
+    auto kernel = std::make_unique<Bf16WeightLayer>(spec_.layers[first], batch_, folded, act);
+    for (auto& m : modules) calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
+    const Shape shape = ShapeOf(kernel->output_dims());
+    Bf16WeightLayer* run = kernel.get();
+    Push({static_cast<int>(first), count, kind, HostPrecision::kBf16, kernel->implementation()},
+         [run, shape](State& s) {
+           Tensor out(shape);
+           run->Execute(s.current.values.data(), out.values.data());
+           s.current = std::move(out);
+         });
+    impl_.bf16_layers.push_back(std::move(kernel));
+  }
+
   void Quantize(size_t layer, QuantizedFormat format, const dnnl::memory::dims& dims) {
     auto reorder = std::make_unique<Int8Reorder>(Int8Reorder::Direction::kQuantize, dims, format);
     Int8Reorder* run = reorder.get();
@@ -370,7 +397,7 @@ class HostNetwork::Planner {
   // The current tensor, or the residual input on top of the stack, back to floats.
   void Dequantize(int layer, bool saved) {
     Where& where = saved ? saved_where_.back() : where_;
-    const Shape shape = ShapeOf(where.memory);
+    const Shape shape = ShapeOf(where.memory.get_desc().dims());
     auto reorder = std::make_unique<Int8Reorder>(Int8Reorder::Direction::kDequantize,
                                                  where.memory.get_desc().dims(), *where.int8);
     reorder->set_int8_memory(where.memory);

@@ -20,7 +20,7 @@
 
 namespace hwnas {
 
-enum class HostPrecision { kFp32, kInt8 };
+enum class HostPrecision { kFp32, kInt8, kBf16 };
 
 std::string_view HostPrecisionName(HostPrecision precision);
 

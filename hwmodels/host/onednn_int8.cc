@@ -26,22 +26,6 @@ dnnl::primitive_attr ScaleAttr(const std::vector<float>& scales, int mask) {
 
 }  // namespace
 
-dnnl::engine& CpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::stream& CpuStream() {
-  static dnnl::stream stream(CpuEngine());
-  return stream;
-}
-
-std::string OneDnnVersion() {
-  const dnnl_version_t* v = dnnl::version();
-  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-         std::to_string(v->patch);
-}
-
 Int8Reorder::Int8Reorder(Direction direction, const dnnl::memory::dims& dims,
                          QuantizedFormat format)
     : direction_(direction) {
@@ -95,70 +79,30 @@ Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeig
     bias[c] = folded.bias[c] / accumulator_scale;
   }
 
-  dnnl::post_ops post_ops;
-  if (act == PostActivation::kRelu) {
-    post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-  } else if (act == PostActivation::kRelu6) {
-    post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 6.0f / out.scale);
-  }
   auto attr = ScaleAttr(output_scales, 1 << 1);  // per channel of dst dimension 1
-  attr.set_post_ops(post_ops);
+  attr.set_post_ops(ActivationPostOps(act, 6.0f / out.scale));
 
-  dnnl::memory::dims src_dims, weight_dims, dst_dims, bias_dims;
-  tag user_weight_tag;
-  if (conv) {
-    const int h_out = layer.HOut();
-    src_dims = {batch, layer.cin, layer.h_in, layer.h_in};
-    dst_dims = {batch, cout, h_out, h_out};
-    bias_dims = {cout};
-    if (layer.groups == 1) {
-      weight_dims = {cout, layer.cin, layer.kernel, layer.kernel};
-      user_weight_tag = tag::oihw;
-    } else {
-      weight_dims = {layer.groups, cout / layer.groups, layer.cin / layer.groups, layer.kernel,
-                     layer.kernel};
-      user_weight_tag = tag::goihw;
-    }
-  } else {
-    src_dims = {batch, layer.cin};
-    dst_dims = {batch, cout};
-    bias_dims = {1, cout};
-    weight_dims = {layer.cin, cout};
-    user_weight_tag = tag::ba;  // nn keeps cout x cin
-  }
-  const dnnl::memory::desc src_desc(src_dims, Int8Type(in), Int8Tag(src_dims));
-  const dnnl::memory::desc dst_desc(dst_dims, Int8Type(out), Int8Tag(dst_dims));
-  const dnnl::memory::desc any_weights(weight_dims, dt::s8, tag::any);
-  const dnnl::memory::desc bias_desc(bias_dims, dt::f32, conv ? tag::a : tag::ab);
+  const WeightLayerDims dims = DimsOf(layer, batch);
+  const dnnl::memory::desc src_desc(dims.src, Int8Type(in), Int8Tag(dims.src));
+  const dnnl::memory::desc dst_desc(dims.dst, Int8Type(out), Int8Tag(dims.dst));
+  const dnnl::memory::desc any_weights(dims.weights, dt::s8, tag::any);
+  const dnnl::memory::desc bias_desc(dims.bias, dt::f32, conv ? tag::a : tag::ab);
 
-  dnnl::memory::desc weights_desc;
+  WeightPrimitive made;
   try {
-    if (conv) {
-      const int pad = layer.padding;
-      const dnnl::convolution_forward::primitive_desc pd(
-          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::convolution_direct, src_desc,
-                                          any_weights, bias_desc, dst_desc,
-                                          {layer.stride, layer.stride}, {pad, pad}, {pad, pad}),
-          attr, CpuEngine());
-      weights_desc = pd.weights_desc();
-      implementation_ = pd.impl_info_str();
-      primitive_ = dnnl::convolution_forward(pd);
-    } else {
-      const dnnl::matmul::primitive_desc pd(
-          dnnl::matmul::desc(src_desc, any_weights, bias_desc, dst_desc), attr, CpuEngine());
-      weights_desc = pd.weights_desc();
-      implementation_ = pd.impl_info_str();
-      primitive_ = dnnl::matmul(pd);
-    }
+    made = MakeWeightPrimitive(layer, src_desc, any_weights, bias_desc, dst_desc, attr);
   } catch (const dnnl::error& e) {
     throw UnsupportedError(std::string(LayerOpName(layer.op)) + " " + std::to_string(layer.cin) +
                            "->" + std::to_string(cout) + ": " + OneDnnVersion() +
                            " has no int8 kernel for it on this CPU (" + e.what() + ")");
   }
+  primitive_ = made.primitive;
+  implementation_ = made.implementation;
+  const dnnl::memory::desc weights_desc = made.weights;
 
   // Weights into the layout the kernel chose, once.
-  dnnl::memory user_weights({weight_dims, dt::s8, user_weight_tag}, CpuEngine(), quantized.data());
+  dnnl::memory user_weights({dims.weights, dt::s8, dims.user_weights}, CpuEngine(),
+                            quantized.data());
   weights_ = dnnl::memory(weights_desc, CpuEngine());
   dnnl::reorder(user_weights, weights_).execute(CpuStream(), user_weights, weights_);
   bias_ = dnnl::memory(bias_desc, CpuEngine());

@@ -2,16 +2,13 @@
 // weights (7-bit, per output channel: see Int8WeightLayer), with the batch norm folded into a
 // bias and the ReLU as a post-op, and the reorders that quantize into and dequantize out of
 // them. Primitives and weights are prepared once in the constructors; Execute only runs them.
-//
-// oneDNN 2.6 on an AVX2 CPU has int8 kernels (jit_uni_int8, gemm:jit) but no bf16 ones: bf16
-// convolutions and matmuls need AVX-512 there, so the host does not offer them.
 #pragma once
 
 #include <dnnl.hpp>
 #include <string>
 #include <vector>
 
-#include "core/network_spec.h"
+#include "hwmodels/host/onednn_layer.h"
 
 namespace hwnas {
 
@@ -20,13 +17,6 @@ struct QuantizedFormat {
   bool is_unsigned = false;
   float scale = 1.0f;
 };
-
-// The one CPU engine and in-order stream of the process.
-dnnl::engine& CpuEngine();
-dnnl::stream& CpuStream();
-
-// "oneDNN 2.6.3".
-std::string OneDnnVersion();
 
 // A float <-> int8 conversion of a whole activation: float NCHW to int8 NHWC (or the reverse),
 // or [N, C] both ways for a linear layer's input and output.
@@ -45,15 +35,6 @@ class Int8Reorder {
   dnnl::memory float_, int8_;
   dnnl::reorder reorder_;
 };
-
-// The float weights and what follows them, in the nn engine's layouts.
-struct FoldedWeights {
-  const float* weights = nullptr;  // cout x (cin / groups * k * k), row-major
-  std::vector<float> bias;         // per output channel: the batch norm folded in, or zeros
-  std::vector<float> bn_scale;     // per output channel multiplier of the weights (1 without bn)
-};
-
-enum class PostActivation { kNone, kRelu, kRelu6 };
 
 // A conv (any kernel, stride, groups) or a linear layer at int8: input and output int8.
 class Int8WeightLayer {

@@ -124,11 +124,11 @@ TEST_F(HostMeasureCli, BadInputsAreOneLineErrors) {
   test::WriteFile(dir_.File("bad.jsonl"), line + "\n");
   ExpectOneLineError(Hwnas({"hw", "measure", "--nets", "bad.jsonl", "--out", "m.csv"}),
                      {"bad.jsonl", "unknown dtype 'int3'"});
-  std::string bf16 = line;
-  bf16.replace(bf16.find("int3"), 4, "bf16");
-  test::WriteFile(dir_.File("bf16.jsonl"), bf16 + "\n");
-  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", "bf16.jsonl", "--out", "m.csv"}),
-                     {"bf16.jsonl", "net x", "layer 0", "bf16", "AVX-512"});
+  std::string fp16 = line;
+  fp16.replace(fp16.find("int3"), 4, "fp16");
+  test::WriteFile(dir_.File("fp16.jsonl"), fp16 + "\n");
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", "fp16.jsonl", "--out", "m.csv"}),
+                     {"fp16.jsonl", "net x", "layer 0", "fp16", "no kernel"});
   EXPECT_FALSE(std::filesystem::exists(dir_.File("m.csv")));
 }
 

@@ -1,5 +1,5 @@
-// The host's int8 path (oneDNN) against the fp32 nn engine on the same weights and input, and
-// the layers the host refuses.
+// The host's int8 and bf16 paths (oneDNN) against the fp32 nn engine on the same weights and
+// input, and the layers the host refuses.
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
@@ -93,9 +93,11 @@ TEST(HostInt8, MixedNetworkWithResidualAndLinearMatchesFloat) {
 
 TEST(HostInt8, RefusesWhatHasNoKernelHereNamingTheLayer) {
   Layer conv{LayerOp::kConv, 8, 8, 3, 1, 1, 1, 8, {}};
-  conv.policy.float_format = FloatFormat::kBf16;
+  conv.policy.float_format = FloatFormat::kFp16;
   EXPECT_TRUE(test::ThrowsWith<UnsupportedError>([&] { HostLayerPrecision(conv, 4); },
-                                                 {"layer 4", "conv 8->8", "bf16", "AVX-512"}));
+                                                 {"layer 4", "conv 8->8", "fp16"}));
+  conv.policy.float_format = FloatFormat::kBf16;
+  EXPECT_EQ(HostLayerPrecision(conv, 4), HostPrecision::kBf16);
   conv.policy = {};
   conv.policy.w_bits = conv.policy.a_bits = 4;
   EXPECT_TRUE(test::ThrowsWith<UnsupportedError>([&] { HostLayerPrecision(conv, 2); },
@@ -104,6 +106,72 @@ TEST(HostInt8, RefusesWhatHasNoKernelHereNamingTheLayer) {
   conv.policy.sparsity = 0.5;
   conv.policy.pattern = SparsityPattern::kUnstructured;
   EXPECT_TRUE(test::ThrowsWith<UnsupportedError>([&] { HostLayerPrecision(conv, 0); }, {"sparse"}));
+}
+
+LayerPolicy Bf16() {
+  LayerPolicy p;
+  p.float_format = FloatFormat::kBf16;
+  return p;
+}
+
+// bf16 needs the CPU's bf16 instructions; elsewhere the host refuses it, saying why.
+bool HostRunsBf16(std::string* why) {
+  try {
+    HostNetwork probe(ConvSpec(8, 8, 3, 1, 1, 8, true, Bf16()), 1, 0);
+    return true;
+  } catch (const UnsupportedError& e) {
+    *why = e.what();
+    EXPECT_NE(why->find("bf16"), std::string::npos) << *why;
+    return false;
+  }
+}
+
+class HostBf16Conv : public ::testing::TestWithParam<ConvCase> {};
+
+// Weights and inputs rounded to bf16's 8-bit significand (relative error 2^-9 each), products
+// summed in fp32: well under 2% of the output range.
+TEST_P(HostBf16Conv, MatchesFloatReferenceWithinRoundingError) {
+  std::string why;
+  if (!HostRunsBf16(&why)) GTEST_SKIP() << why;
+  const ConvCase c = GetParam();
+  const double error =
+      RelativeError(ConvSpec(c.cin, c.cout, c.k, c.stride, c.groups, c.size, c.relu, {}),
+                    ConvSpec(c.cin, c.cout, c.k, c.stride, c.groups, c.size, c.relu, Bf16()), 2);
+  EXPECT_LT(error, 0.02);
+  EXPECT_GT(error, 0.0) << "bf16 rounding must show: the layer ran in fp32";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, HostBf16Conv,
+                         ::testing::Values(ConvCase{16, 32, 3, 1, 1, 14, true},
+                                           ConvCase{32, 64, 1, 1, 1, 14, false},
+                                           ConvCase{24, 24, 3, 2, 24, 15, true},
+                                           ConvCase{3, 16, 7, 2, 1, 32, true}));
+
+TEST(HostBf16, NetworkOfAllThreePrecisionsMatchesFloat) {
+  std::string why;
+  if (!HostRunsBf16(&why)) GTEST_SKIP() << why;
+  // bf16 stem, int8 1x1, fp32 depthwise, bf16 linear: every hand-over between precisions.
+  auto spec = [](bool mixed) {
+    const LayerPolicy bf16 = mixed ? Bf16() : LayerPolicy{};
+    const LayerPolicy int8 = mixed ? Int8() : LayerPolicy{};
+    NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, bf16);
+    for (const auto& l : ConvSpec(16, 24, 1, 1, 1, 12, true, int8).layers) s.layers.push_back(l);
+    for (const auto& l : ConvSpec(24, 24, 3, 1, 24, 12, true, {}).layers) s.layers.push_back(l);
+    s.layers.push_back({LayerOp::kGlobalAvgPool, 24, 24, 12, 1, 1, 0, 12, {}});
+    s.layers.push_back({LayerOp::kLinear, 24, 10, 1, 1, 1, 0, 1, bf16});
+    s.classes = 10;
+    return s;
+  };
+  EXPECT_LT(RelativeError(spec(false), spec(true), 2), 0.05);
+  HostNetwork network(spec(true), 1, 0);
+  std::vector<std::string> precisions;
+  for (const auto& step : network.steps()) {
+    precisions.push_back(step.kind + "@" + std::string(HostPrecisionName(step.precision)));
+  }
+  const std::vector<std::string> want = {"conv@bf16",       "quantize@int8", "conv@int8",
+                                         "dequantize@int8", "conv@fp32",     "gap@fp32",
+                                         "linear@bf16"};
+  EXPECT_EQ(precisions, want);
 }
 
 }  // namespace
