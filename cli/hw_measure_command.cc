@@ -79,7 +79,7 @@ Command HwMeasureCommand() {
   return {"hw measure",
           "time networks (--layers: and each layer) on this machine: a host-cpu measurement CSV",
           {{"nets", "FILE",
-            "networks, one JSON object a line (hwmodels/net_file.h); layer dtype fp32 | int8 | bf16"},
+            "networks, one JSON object a line (hwmodels/net_file.h); dtype fp32|int8|bf16"},
            {"out", "CSV", "measurement rows to write (hwmodels/measurement.h)"},
            {"layers", "", "also time every conv, linear, add and gap step alone"},
            {"batch", "N", "images per pass (default 1)"},

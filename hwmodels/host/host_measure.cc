@@ -49,7 +49,8 @@ std::string HostSource(int threads) {
 }
 
 std::string HostTool() {
-  return "hwnas hw measure " + AppVersion() + " (nn engine fp32; " + OneDnnVersion() + " int8 and bf16)";
+  return "hwnas hw measure " + AppVersion() + " (nn engine fp32; " + OneDnnVersion() +
+         " int8 and bf16)";
 }
 
 
