@@ -18,7 +18,7 @@ class Bf16WeightLayer {
  public:
   Bf16WeightLayer(const Layer& layer, int batch, const FoldedWeights& folded, PostActivation act);
 
-  // The implementation oneDNN chose, e.g. "jit_bf16:avx512_core_bf16".
+  // The implementation oneDNN chose, e.g. "brgconv_1x1:avx512_core_bf16".
   std::string implementation() const { return implementation_; }
   const dnnl::memory::dims& output_dims() const { return output_dims_; }
   // input: batch x cin (x h x w) fp32, NCHW; output: the same for the layer's output.
