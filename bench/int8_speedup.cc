@@ -1,16 +1,19 @@
-// What int8 buys on this CPU: conv layers of ResNet and MobileNetV2 sizes at batch 1, timed as
-// the host device times them (hwmodels/host/): oneDNN int8 (u8/s8 x s8, batch norm folded, ReLU
-// fused), oneDNN fp32 with the same fusion, and the nn engine's fp32 conv + batch norm + ReLU.
-// Each is timed in its own layout, without conversions; the engines alternate over rounds and
-// the medians are printed.
+// What int8 and bf16 buy on this CPU: conv layers of ResNet and MobileNetV2 sizes at batch 1,
+// timed as the host device times them (hwmodels/host/): oneDNN int8 (u8/s8 x s8, batch norm
+// folded, ReLU fused), oneDNN bf16 (same fusion, where the CPU has AVX512-BF16), oneDNN fp32
+// with the same fusion, and the nn engine's fp32 conv + batch norm + ReLU. int8 and fp32 are
+// timed in their own layouts, without conversions; a bf16 layer converts its fp32 input
+// itself, so its time includes that. The engines alternate over rounds; medians are printed.
 //
 // usage: int8_speedup [--threads N] [--reps N] [--rounds N]
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/errors.h"
 #include "hwmodels/host/host_measure.h"
 #include "hwmodels/host/onednn_int8.h"
 
@@ -60,12 +63,12 @@ Options ParseOptions(int argc, char** argv) {
   return o;
 }
 
-NetworkSpec ConvSpec(const ConvCase& c, bool int8) {
+NetworkSpec ConvSpec(const ConvCase& c, const LayerPolicy& policy) {
   NetworkSpec spec;
   spec.in_channels = c.cin;
   spec.in_size = c.size;
-  Layer conv{LayerOp::kConv, c.cin, c.cout, c.k, c.stride, c.groups, c.k / 2, c.size, {}};
-  if (int8) conv.policy.w_bits = conv.policy.a_bits = 8;
+  const Layer conv{LayerOp::kConv, c.cin, c.cout, c.k, c.stride, c.groups, c.k / 2, c.size,
+                   policy};
   spec.layers.push_back(conv);
   const int out = conv.HOut();
   spec.layers.push_back({LayerOp::kBatchNorm, c.cout, c.cout, 1, 1, 1, 0, out, {}});
@@ -150,23 +153,45 @@ int main(int argc, char** argv) {
       "timed runs\n",
       options.threads, OneDnnVersion().c_str(), options.rounds, options.reps);
   std::printf(
-      "| layer | MMAC | nn fp32 us | oneDNN fp32 us | oneDNN int8 us | int8 vs oneDNN fp32 | "
-      "int8 vs nn fp32 | oneDNN kernels (fp32 / int8) |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+      "| layer | MMAC | nn fp32 us | oneDNN fp32 us | oneDNN int8 us | oneDNN bf16 us | "
+      "int8 vs oneDNN fp32 | bf16 vs oneDNN fp32 | int8 vs nn fp32 | oneDNN kernels "
+      "(fp32 / int8 / bf16) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  LayerPolicy int8_policy, bf16_policy;
+  int8_policy.w_bits = int8_policy.a_bits = 8;
+  bf16_policy.float_format = FloatFormat::kBf16;
+  std::string bf16_missing;
   for (const auto& c : kCases) {
-    HostNetwork own(ConvSpec(c, false), 1, 0), int8(ConvSpec(c, true), 1, 0);
+    HostNetwork own(ConvSpec(c, {}), 1, 0), int8(ConvSpec(c, int8_policy), 1, 0);
+    // Absent where the CPU has no native bf16: the column says so.
+    std::unique_ptr<HostNetwork> bf16;
+    try {
+      bf16 = std::make_unique<HostNetwork>(ConvSpec(c, bf16_policy), 1, 0);
+    } catch (const UnsupportedError& e) {
+      bf16_missing = e.what();
+    }
     OneDnnFp32Conv onednn(c);
-    std::vector<double> own_us, onednn_us, int8_us;
+    std::vector<double> own_us, onednn_us, int8_us, bf16_us;
     for (int round = 0; round < options.rounds; ++round) {
       own_us.push_back(own.TimeStep(ConvStep(own), timing).median_us);
       onednn_us.push_back(TimeRepeated(timing, [&] { onednn.Execute(); }).median_us);
       int8_us.push_back(int8.TimeStep(ConvStep(int8), timing).median_us);
+      if (bf16) bf16_us.push_back(bf16->TimeStep(ConvStep(*bf16), timing).median_us);
     }
     const double a = Median(own_us), b = Median(onednn_us), q = Median(int8_us);
-    const Layer layer = ConvSpec(c, false).layers[0];
-    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.2fx | %s / %s |\n", c.name,
-                layer.Macs() / 1e6, a, b, q, b / q, a / q, onednn.implementation().c_str(),
-                int8.steps()[ConvStep(int8)].implementation.c_str());
+    const Layer layer = ConvSpec(c, {}).layers[0];
+    char bf16_time[32] = "n/a", bf16_ratio[32] = "n/a";
+    if (bf16) {
+      const double h = Median(bf16_us);
+      std::snprintf(bf16_time, sizeof bf16_time, "%.1f", h);
+      std::snprintf(bf16_ratio, sizeof bf16_ratio, "%.2fx", b / h);
+    }
+    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %s | %.2fx | %s | %.2fx | %s / %s / %s |\n",
+                c.name, layer.Macs() / 1e6, a, b, q, bf16_time, b / q, bf16_ratio, a / q,
+                onednn.implementation().c_str(),
+                int8.steps()[ConvStep(int8)].implementation.c_str(),
+                bf16 ? bf16->steps()[ConvStep(*bf16)].implementation.c_str() : "none");
   }
+  if (!bf16_missing.empty()) std::printf("bf16: %s\n", bf16_missing.c_str());
   return 0;
 }
