@@ -1,9 +1,9 @@
 // What int8 and bf16 buy on this CPU: conv layers of ResNet and MobileNetV2 sizes at batch 1,
 // timed as the host device times them (hwmodels/host/): oneDNN int8 (u8/s8 x s8, batch norm
 // folded, ReLU fused), oneDNN bf16 (same fusion, where the CPU has AVX512-BF16), oneDNN fp32
-// with the same fusion, and the nn engine's fp32 conv + batch norm + ReLU. int8 and fp32 are
-// timed in their own layouts, without conversions; a bf16 layer converts its fp32 input
-// itself, so its time includes that. The engines alternate over rounds; medians are printed.
+// with the same fusion, and the nn engine's fp32 conv + batch norm + ReLU. Each is timed in its
+// own layout, without conversions; the engines alternate over rounds and the medians are
+// printed.
 //
 // usage: int8_speedup [--threads N] [--reps N] [--rounds N]
 #include <algorithm>

@@ -153,29 +153,30 @@ Timing TimeRepeated(const TimingOptions& options, const std::function<void()>& r
 // bound when the network is built, so only float tensors travel here.
 struct State {
   Tensor current;
-  std::vector<Tensor> saved;  // residual inputs; empty tensors for int8 ones
+  std::vector<Tensor> saved;  // residual inputs; empty tensors for low-precision ones
 };
 
 struct Op {
   HostStep info;
   int saves = 0;  // residual blocks that start at this step: its input is kept for their add
-  bool saves_float = true;  // that input is a float tensor (int8 ones stay in their memory)
+  bool saves_float = true;  // that input is a float tensor (int8, bf16 stay in their memory)
   std::function<void(State&)> run;
 };
 
-// A value while the network is planned: its format, and its oneDNN memory when int8.
+// A value while the network is planned: its precision, and its oneDNN memory when not float.
 struct Where {
-  std::optional<QuantizedFormat> int8;
+  HostPrecision precision = HostPrecision::kFp32;
+  QuantizedFormat int8;  // when int8
   dnnl::memory memory;
+  bool is_float() const { return precision == HostPrecision::kFp32; }
 };
 
 struct HostNetwork::Impl {
   std::vector<Op> ops;
   std::vector<HostStep> steps;
   std::vector<std::unique_ptr<Module>> modules;
-  std::vector<std::unique_ptr<Int8WeightLayer>> int8_layers;
-  std::vector<std::unique_ptr<Bf16WeightLayer>> bf16_layers;
-  std::vector<std::unique_ptr<Int8Reorder>> reorders;
+  std::vector<std::unique_ptr<OneDnnWeightLayer>> onednn_layers;
+  std::vector<std::unique_ptr<ActivationReorder>> reorders;
   Tensor input;
 
   void Save(State& state, size_t i) {
@@ -214,9 +215,9 @@ class HostNetwork::Planner {
       const Layer& layer = layers[i];
       const bool weight = layer.op == LayerOp::kConv || layer.op == LayerOp::kLinear;
       // A block whose first step runs in float keeps the float copy it makes anyway.
-      if (saves > 0 && where_.int8 &&
-          !(weight && HostLayerPrecision(layer, i) == HostPrecision::kInt8)) {
-        Dequantize(static_cast<int>(i), false);
+      if (saves > 0 && !where_.is_float() &&
+          !(weight && HostLayerPrecision(layer, i) == where_.precision)) {
+        ToFloat(static_cast<int>(i), false);
       }
       for (int s = 0; s < saves; ++s) {
         saved_where_.push_back(where_);
@@ -235,12 +236,12 @@ class HostNetwork::Planner {
         ++i;
       }
     }
-    if (where_.int8) Dequantize(static_cast<int>(layers.size()), false);
+    if (!where_.is_float()) ToFloat(static_cast<int>(layers.size()), false);
   }
 
  private:
   void Push(HostStep info, std::function<void(State&)> run) {
-    impl_.ops.push_back({info, pending_saves_, !where_.int8, std::move(run)});
+    impl_.ops.push_back({info, pending_saves_, where_.is_float(), std::move(run)});
     impl_.steps.push_back(info);
     pending_saves_ = 0;
   }
@@ -278,7 +279,7 @@ class HostNetwork::Planner {
   // A float step over modules: the nn engine in eval mode.
   void AddFloatStep(size_t first, int count, const std::string& kind,
                     std::vector<std::unique_ptr<Module>> modules) {
-    if (where_.int8) Dequantize(static_cast<int>(first), false);
+    if (!where_.is_float()) ToFloat(static_cast<int>(first), false);
     std::vector<Module*> run;
     for (auto& m : modules) {
       calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
@@ -345,64 +346,62 @@ class HostNetwork::Planner {
         folded.bias[c] = Named(*bn, "bias").value[c] - Named(*bn, "running_mean").value[c] * scale;
       }
     }
+    // Another low precision arrives as float first: oneDNN reorders int8 <-> bf16 no better.
+    if (!where_.is_float() && where_.precision != precision) ToFloat(static_cast<int>(first), false);
+    std::unique_ptr<OneDnnWeightLayer> kernel;
+    Where out;
     if (precision == HostPrecision::kBf16) {
-      AddBf16Step(first, count, kind, modules, folded, act);
-      return end;
+      for (auto& m : modules) calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
+      kernel = std::make_unique<Bf16WeightLayer>(layer, batch_, folded, act);
+      if (where_.is_float()) ToLow(first, HostPrecision::kBf16, {}, kernel->input());
+    } else {
+      const QuantizedFormat in = where_.is_float()
+                                     ? FormatOf(calibration_, calibration_.values.minCoeff() >= 0)
+                                     : where_.int8;
+      for (auto& m : modules) calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
+      out.int8 = FormatOf(calibration_, act != PostActivation::kNone);
+      kernel = std::make_unique<Int8WeightLayer>(layer, batch_, folded, act, in, out.int8);
+      if (where_.is_float()) ToLow(first, HostPrecision::kInt8, in, kernel->input());
     }
-    const QuantizedFormat in =
-        where_.int8 ? *where_.int8 : FormatOf(calibration_, calibration_.values.minCoeff() >= 0);
-    for (auto& m : modules) calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
-    const QuantizedFormat out = FormatOf(calibration_, act != PostActivation::kNone);
-    auto kernel = std::make_unique<Int8WeightLayer>(layer, batch_, folded, act, in, out);
-    if (!where_.int8) Quantize(first, in, kernel->input().get_desc().dims());
     // The producer's bytes seen with this kernel's descriptor: an N x C x 1 x 1 NHWC tensor is
     // the N x C matrix a matmul reads.
     kernel->set_input(
         dnnl::memory(kernel->input().get_desc(), CpuEngine(), where_.memory.get_data_handle()));
-    Int8WeightLayer* run = kernel.get();
-    Push({static_cast<int>(first), count, kind, HostPrecision::kInt8, kernel->implementation()},
+    OneDnnWeightLayer* run = kernel.get();
+    Push({static_cast<int>(first), count, kind, precision, kernel->implementation()},
          [run](State&) { run->Execute(); });
-    where_ = {out, kernel->output()};
-    impl_.int8_layers.push_back(std::move(kernel));
+    out.precision = precision;
+    out.memory = kernel->output();
+    where_ = out;
+    impl_.onednn_layers.push_back(std::move(kernel));
     return end;
   }
 
-  // A bf16 layer reads and writes float tensors, like the nn engine's steps.
-  void AddBf16Step(size_t first, int count, const std::string& kind,
-                   const std::vector<std::unique_ptr<Module>>& modules,
-                   const FoldedWeights& folded, PostActivation act) {
-    if (where_.int8) Dequantize(static_cast<int>(first), false);
-    auto kernel = std::make_unique<Bf16WeightLayer>(spec_.layers[first], batch_, folded, act);
-    for (auto& m : modules) calibration_ = m->Forward(std::move(calibration_), Mode::kEval);
-    const Shape shape = ShapeOf(kernel->output_dims());
-    Bf16WeightLayer* run = kernel.get();
-    Push({static_cast<int>(first), count, kind, HostPrecision::kBf16, kernel->implementation()},
-         [run, shape](State& s) {
-           Tensor out(shape);
-           run->Execute(s.current.values.data(), out.values.data());
-           s.current = std::move(out);
-         });
-    impl_.bf16_layers.push_back(std::move(kernel));
-  }
-
-  void Quantize(size_t layer, QuantizedFormat format, const dnnl::memory::dims& dims) {
-    auto reorder = std::make_unique<Int8Reorder>(Int8Reorder::Direction::kQuantize, dims, format);
-    Int8Reorder* run = reorder.get();
-    Push({static_cast<int>(layer), 0, "quantize", HostPrecision::kInt8, "oneDNN reorder"},
+  // The current float tensor into a low precision, in a memory laid out like `like`.
+  void ToLow(size_t layer, HostPrecision precision, QuantizedFormat format,
+             const dnnl::memory& like) {
+    const bool int8 = precision == HostPrecision::kInt8;
+    auto reorder = std::make_unique<ActivationReorder>(
+        ActivationReorder::Direction::kToLow, like.get_desc().dims(),
+        int8 ? format.type() : dnnl::memory::data_type::bf16, int8 ? format.scale : 1.0f);
+    ActivationReorder* run = reorder.get();
+    Push({static_cast<int>(layer), 0, "quantize", precision, "oneDNN reorder"},
          [run](State& s) { run->Execute(s.current.values.data()); });
-    where_ = {format, reorder->int8_memory()};
+    where_ = {precision, format, reorder->low_memory()};
     impl_.reorders.push_back(std::move(reorder));
   }
 
   // The current tensor, or the residual input on top of the stack, back to floats.
-  void Dequantize(int layer, bool saved) {
+  void ToFloat(int layer, bool saved) {
     Where& where = saved ? saved_where_.back() : where_;
     const Shape shape = ShapeOf(where.memory.get_desc().dims());
-    auto reorder = std::make_unique<Int8Reorder>(Int8Reorder::Direction::kDequantize,
-                                                 where.memory.get_desc().dims(), *where.int8);
-    reorder->set_int8_memory(where.memory);
-    Int8Reorder* run = reorder.get();
-    Push({layer, 0, "dequantize", HostPrecision::kInt8, "oneDNN reorder"},
+    const bool int8 = where.precision == HostPrecision::kInt8;
+    auto reorder = std::make_unique<ActivationReorder>(
+        ActivationReorder::Direction::kToFloat, where.memory.get_desc().dims(),
+        where.memory.get_desc().data_type(), int8 ? where.int8.scale : 1.0f);
+    reorder->set_low_memory(where.memory);
+    ActivationReorder* run = reorder.get();
+    Push({layer, 0, "dequantize", where.precision, "oneDNN reorder"},
          [run, shape, saved](State& s) {
            Tensor& target = saved ? s.saved.back() : s.current;
            target = Tensor(shape);
@@ -414,8 +413,8 @@ class HostNetwork::Planner {
 
   void AddResidualAdd(size_t index) {
     HWNAS_CHECK(!saved_where_.empty());
-    if (saved_where_.back().int8) Dequantize(static_cast<int>(index), true);
-    if (where_.int8) Dequantize(static_cast<int>(index), false);
+    if (!saved_where_.back().is_float()) ToFloat(static_cast<int>(index), true);
+    if (!where_.is_float()) ToFloat(static_cast<int>(index), false);
     calibration_.values += saved_calibration_.back().values;
     saved_calibration_.pop_back();
     saved_where_.pop_back();

@@ -12,12 +12,6 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-dt Int8Type(QuantizedFormat format) { return format.is_unsigned ? dt::u8 : dt::s8; }
-
-// Activations: NCHW floats on the nn side; NHWC int8, the layout oneDNN's int8 kernels run in.
-tag FloatTag(const dnnl::memory::dims& dims) { return dims.size() == 4 ? tag::nchw : tag::ab; }
-tag Int8Tag(const dnnl::memory::dims& dims) { return dims.size() == 4 ? tag::nhwc : tag::ab; }
-
 dnnl::primitive_attr ScaleAttr(const std::vector<float>& scales, int mask) {
   dnnl::primitive_attr attr;
   attr.set_output_scales(mask, scales);
@@ -25,29 +19,6 @@ dnnl::primitive_attr ScaleAttr(const std::vector<float>& scales, int mask) {
 }
 
 }  // namespace
-
-Int8Reorder::Int8Reorder(Direction direction, const dnnl::memory::dims& dims,
-                         QuantizedFormat format)
-    : direction_(direction) {
-  const dnnl::memory::desc float_desc(dims, dt::f32, FloatTag(dims));
-  const dnnl::memory::desc int8_desc(dims, Int8Type(format), Int8Tag(dims));
-  // The float buffer is the caller's tensor, bound at each Execute.
-  float_ = dnnl::memory(float_desc, CpuEngine(), nullptr);
-  int8_ = dnnl::memory(int8_desc, CpuEngine());
-  const bool quantize = direction == Direction::kQuantize;
-  const auto attr = ScaleAttr({quantize ? 1.0f / format.scale : format.scale}, 0);
-  reorder_ = quantize ? dnnl::reorder(float_, int8_, attr) : dnnl::reorder(int8_, float_, attr);
-}
-
-void Int8Reorder::Execute(float* float_data) {
-  float_.set_data_handle(float_data);
-  if (direction_ == Direction::kQuantize) {
-    reorder_.execute(CpuStream(), float_, int8_);
-  } else {
-    reorder_.execute(CpuStream(), int8_, float_);
-  }
-  CpuStream().wait();
-}
 
 Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeights& folded,
                                  PostActivation act, QuantizedFormat in, QuantizedFormat out) {
@@ -83,8 +54,8 @@ Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeig
   attr.set_post_ops(ActivationPostOps(act, 6.0f / out.scale));
 
   const WeightLayerDims dims = DimsOf(layer, batch);
-  const dnnl::memory::desc src_desc(dims.src, Int8Type(in), Int8Tag(dims.src));
-  const dnnl::memory::desc dst_desc(dims.dst, Int8Type(out), Int8Tag(dims.dst));
+  const dnnl::memory::desc src_desc(dims.src, in.type(), LowPrecisionTag(dims.src));
+  const dnnl::memory::desc dst_desc(dims.dst, out.type(), LowPrecisionTag(dims.dst));
   const dnnl::memory::desc any_weights(dims.weights, dt::s8, tag::any);
   const dnnl::memory::desc bias_desc(dims.bias, dt::f32, conv ? tag::a : tag::ab);
 
@@ -96,28 +67,10 @@ Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeig
                            "->" + std::to_string(cout) + ": " + OneDnnVersion() +
                            " has no int8 kernel for it on this CPU (" + e.what() + ")");
   }
-  primitive_ = made.primitive;
-  implementation_ = made.implementation;
-  const dnnl::memory::desc weights_desc = made.weights;
 
-  // Weights into the layout the kernel chose, once.
   dnnl::memory user_weights({dims.weights, dt::s8, dims.user_weights}, CpuEngine(),
                             quantized.data());
-  weights_ = dnnl::memory(weights_desc, CpuEngine());
-  dnnl::reorder(user_weights, weights_).execute(CpuStream(), user_weights, weights_);
-  bias_ = dnnl::memory(bias_desc, CpuEngine());
-  std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
-  input_ = dnnl::memory(src_desc, CpuEngine());
-  output_ = dnnl::memory(dst_desc, CpuEngine());
-  CpuStream().wait();
-}
-
-void Int8WeightLayer::Execute() {
-  primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, input_},
-                                   {DNNL_ARG_WEIGHTS, weights_},
-                                   {DNNL_ARG_BIAS, bias_},
-                                   {DNNL_ARG_DST, output_}});
-  CpuStream().wait();
+  Adopt(made, user_weights, bias_desc, bias);
 }
 
 }  // namespace hwnas

@@ -1,5 +1,7 @@
 #include "hwmodels/host/onednn_layer.h"
 
+#include <algorithm>
+
 namespace hwnas {
 
 dnnl::engine& CpuEngine() {
@@ -16,6 +18,35 @@ std::string OneDnnVersion() {
   const dnnl_version_t* v = dnnl::version();
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
          std::to_string(v->patch);
+}
+
+dnnl::memory::format_tag LowPrecisionTag(const dnnl::memory::dims& dims) {
+  return dims.size() == 4 ? dnnl::memory::format_tag::nhwc : dnnl::memory::format_tag::ab;
+}
+
+ActivationReorder::ActivationReorder(Direction direction, const dnnl::memory::dims& dims,
+                                     dnnl::memory::data_type low, float scale)
+    : direction_(direction) {
+  using tag = dnnl::memory::format_tag;
+  const dnnl::memory::desc float_desc(dims, dnnl::memory::data_type::f32,
+                                      dims.size() == 4 ? tag::nchw : tag::ab);
+  // The float buffer is the caller's tensor, bound at each Execute.
+  float_ = dnnl::memory(float_desc, CpuEngine(), nullptr);
+  low_ = dnnl::memory({dims, low, LowPrecisionTag(dims)}, CpuEngine());
+  const bool to_low = direction == Direction::kToLow;
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(0, {to_low ? 1.0f / scale : scale});
+  reorder_ = to_low ? dnnl::reorder(float_, low_, attr) : dnnl::reorder(low_, float_, attr);
+}
+
+void ActivationReorder::Execute(float* float_data) {
+  float_.set_data_handle(float_data);
+  if (direction_ == Direction::kToLow) {
+    reorder_.execute(CpuStream(), float_, low_);
+  } else {
+    reorder_.execute(CpuStream(), low_, float_);
+  }
+  CpuStream().wait();
 }
 
 WeightLayerDims DimsOf(const Layer& layer, int batch) {
@@ -71,6 +102,28 @@ WeightPrimitive MakeWeightPrimitive(const Layer& layer, const dnnl::memory::desc
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, bias, dst), attr,
                                         CpuEngine());
   return {dnnl::matmul(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.impl_info_str()};
+}
+
+void OneDnnWeightLayer::Adopt(const WeightPrimitive& made, dnnl::memory user_weights,
+                              const dnnl::memory::desc& bias_desc,
+                              const std::vector<float>& bias) {
+  primitive_ = made.primitive;
+  implementation_ = made.implementation;
+  weights_ = dnnl::memory(made.weights, CpuEngine());
+  dnnl::reorder(user_weights, weights_).execute(CpuStream(), user_weights, weights_);
+  bias_ = dnnl::memory(bias_desc, CpuEngine());
+  std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
+  input_ = dnnl::memory(made.src, CpuEngine());
+  output_ = dnnl::memory(made.dst, CpuEngine());
+  CpuStream().wait();
+}
+
+void OneDnnWeightLayer::Execute() {
+  primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, input_},
+                                   {DNNL_ARG_WEIGHTS, weights_},
+                                   {DNNL_ARG_BIAS, bias_},
+                                   {DNNL_ARG_DST, output_}});
+  CpuStream().wait();
 }
 
 }  // namespace hwnas

@@ -1,5 +1,6 @@
-// What the host's oneDNN layers share: the CPU engine and stream, a conv or linear layer's shapes
-// and primitive, and the float weights (batch norm folded) they are made from.
+// What the host's oneDNN layers share: the CPU engine and stream, the conversions of activations
+// into and out of them, a conv or linear layer's shapes and primitive, and the float weights
+// (batch norm folded) they are made from.
 #pragma once
 
 #include <dnnl.hpp>
@@ -16,6 +17,30 @@ dnnl::stream& CpuStream();
 
 // "oneDNN 2.6.3".
 std::string OneDnnVersion();
+
+// The layout of activations in oneDNN's int8 and bf16 kernels: NHWC, or [N, C] for a linear
+// layer's input and output. The nn engine's floats are NCHW.
+dnnl::memory::format_tag LowPrecisionTag(const dnnl::memory::dims& dims);
+
+// A conversion of a whole activation between the nn engine's float NCHW and a kernel's
+// low-precision NHWC: int8 (real value = q * scale) or bf16 (scale 1).
+class ActivationReorder {
+ public:
+  enum class Direction { kToLow, kToFloat };
+  ActivationReorder(Direction direction, const dnnl::memory::dims& dims,
+                    dnnl::memory::data_type low, float scale);
+
+  // The low-precision side, owned here when converting to it; bound to a producer's memory
+  // when converting back.
+  dnnl::memory& low_memory() { return low_; }
+  void set_low_memory(const dnnl::memory& memory) { low_ = memory; }
+  void Execute(float* float_data);
+
+ private:
+  Direction direction_;
+  dnnl::memory float_, low_;
+  dnnl::reorder reorder_;
+};
 
 // The float weights and what follows them, in the nn engine's layouts.
 struct FoldedWeights {
@@ -49,5 +74,30 @@ WeightPrimitive MakeWeightPrimitive(const Layer& layer, const dnnl::memory::desc
                                     const dnnl::memory::desc& weights,
                                     const dnnl::memory::desc& bias, const dnnl::memory::desc& dst,
                                     const dnnl::primitive_attr& attr);
+
+// A conv or linear layer prepared in oneDNN: its primitive, weights in the kernel's layout, bias,
+// and low-precision input and output. Subclasses fill them in their constructors.
+class OneDnnWeightLayer {
+ public:
+  const dnnl::memory& input() const { return input_; }
+  // The producer's bytes seen with this layer's input descriptor.
+  void set_input(const dnnl::memory& memory) { input_ = memory; }
+  const dnnl::memory& output() const { return output_; }
+  // The implementation oneDNN chose, e.g. "brgconv_1x1:avx512_core_vnni".
+  const std::string& implementation() const { return implementation_; }
+  void Execute();
+
+ protected:
+  OneDnnWeightLayer() = default;
+  // Keeps the primitive, fills the weights (reordered into the kernel's layout from `user`)
+  // and the bias, and makes the input and output memories.
+  void Adopt(const WeightPrimitive& made, dnnl::memory user_weights,
+             const dnnl::memory::desc& bias_desc, const std::vector<float>& bias);
+
+ private:
+  dnnl::primitive primitive_;
+  dnnl::memory input_, weights_, bias_, output_;
+  std::string implementation_;
+};
 
 }  // namespace hwnas

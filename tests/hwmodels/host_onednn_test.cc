@@ -150,11 +150,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, HostBf16Conv,
 TEST(HostBf16, NetworkOfAllThreePrecisionsMatchesFloat) {
   std::string why;
   if (!HostRunsBf16(&why)) GTEST_SKIP() << why;
-  // bf16 stem, int8 1x1, fp32 depthwise, bf16 linear: every hand-over between precisions.
+  // bf16 stem and 1x1, int8 1x1, fp32 depthwise, bf16 linear: every hand-over between precisions.
   auto spec = [](bool mixed) {
     const LayerPolicy bf16 = mixed ? Bf16() : LayerPolicy{};
     const LayerPolicy int8 = mixed ? Int8() : LayerPolicy{};
     NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, bf16);
+    for (const auto& l : ConvSpec(16, 16, 1, 1, 1, 12, true, bf16).layers) s.layers.push_back(l);
     for (const auto& l : ConvSpec(16, 24, 1, 1, 1, 12, true, int8).layers) s.layers.push_back(l);
     for (const auto& l : ConvSpec(24, 24, 3, 1, 24, 12, true, {}).layers) s.layers.push_back(l);
     s.layers.push_back({LayerOp::kGlobalAvgPool, 24, 24, 12, 1, 1, 0, 12, {}});
@@ -163,14 +164,16 @@ TEST(HostBf16, NetworkOfAllThreePrecisionsMatchesFloat) {
     return s;
   };
   EXPECT_LT(RelativeError(spec(false), spec(true), 2), 0.05);
+  // Consecutive bf16 layers hand over in bf16; conversions only where the precision changes.
   HostNetwork network(spec(true), 1, 0);
   std::vector<std::string> precisions;
   for (const auto& step : network.steps()) {
     precisions.push_back(step.kind + "@" + std::string(HostPrecisionName(step.precision)));
   }
-  const std::vector<std::string> want = {"conv@bf16",       "quantize@int8", "conv@int8",
-                                         "dequantize@int8", "conv@fp32",     "gap@fp32",
-                                         "linear@bf16"};
+  const std::vector<std::string> want = {
+      "quantize@bf16", "conv@bf16", "conv@bf16",     "dequantize@bf16", "quantize@int8",
+      "conv@int8",     "dequantize@int8", "conv@fp32", "gap@fp32",      "quantize@bf16",
+      "linear@bf16",   "dequantize@bf16"};
   EXPECT_EQ(precisions, want);
 }
 
