@@ -347,7 +347,9 @@ class HostNetwork::Planner {
       }
     }
     // Another low precision arrives as float first: oneDNN reorders int8 <-> bf16 no better.
-    if (!where_.is_float() && where_.precision != precision) ToFloat(static_cast<int>(first), false);
+    if (!where_.is_float() && where_.precision != precision) {
+      ToFloat(static_cast<int>(first), false);
+    }
     std::unique_ptr<OneDnnWeightLayer> kernel;
     Where out;
     if (precision == HostPrecision::kBf16) {

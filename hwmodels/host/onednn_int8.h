@@ -1,6 +1,7 @@
 // The host's int8 kernels, from oneDNN: convolution and matmul on u8/s8 activations x s8
 // weights (7-bit, per output channel: see Int8WeightLayer), with the batch norm folded into a
-// bias and the ReLU as a post-op. Primitives and weights are prepared once in the constructors; Execute only runs them.
+// bias and the ReLU as a post-op. Primitives and weights are prepared once in the constructors;
+// Execute only runs them.
 #pragma once
 
 #include <dnnl.hpp>
