@@ -14,8 +14,7 @@ Bf16WeightLayer::Bf16WeightLayer(const Layer& layer, int batch, const FoldedWeig
   HWNAS_CHECK(conv || layer.op == LayerOp::kLinear);
   const WeightLayerDims dims = DimsOf(layer, batch);
 
-  const int64_t per_channel = conv ? int64_t{layer.cin} / layer.groups * layer.kernel * layer.kernel
-                                   : layer.cin;
+  const int64_t per_channel = dims.per_channel;
   std::vector<float> scaled(static_cast<size_t>(layer.cout * per_channel));
   for (int c = 0; c < layer.cout; ++c) {
     for (int64_t i = 0; i < per_channel; ++i) {

@@ -25,8 +25,8 @@ Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeig
   const bool conv = layer.op == LayerOp::kConv;
   HWNAS_CHECK(conv || layer.op == LayerOp::kLinear);
   const int cout = layer.cout;
-  const int64_t per_channel =
-      conv ? int64_t{layer.cin} / layer.groups * layer.kernel * layer.kernel : layer.cin;
+  const WeightLayerDims dims = DimsOf(layer, batch);
+  const int64_t per_channel = dims.per_channel;
 
   // Symmetric per-output-channel weights: w * bn_scale = q * weight_scale[c], q in [-63, 63].
   // Without VNNI, AVX2 multiplies u8 x s8 pairs into saturating 16-bit sums (vpmaddubsw):
@@ -53,7 +53,6 @@ Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeig
   auto attr = ScaleAttr(output_scales, 1 << 1);  // per channel of dst dimension 1
   attr.set_post_ops(ActivationPostOps(act, 6.0f / out.scale));
 
-  const WeightLayerDims dims = DimsOf(layer, batch);
   const dnnl::memory::desc src_desc(dims.src, in.type(), LowPrecisionTag(dims.src));
   const dnnl::memory::desc dst_desc(dims.dst, out.type(), LowPrecisionTag(dims.dst));
   const dnnl::memory::desc any_weights(dims.weights, dt::s8, tag::any);

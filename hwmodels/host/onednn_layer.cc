@@ -52,6 +52,9 @@ void ActivationReorder::Execute(float* float_data) {
 WeightLayerDims DimsOf(const Layer& layer, int batch) {
   using tag = dnnl::memory::format_tag;
   WeightLayerDims d;
+  d.per_channel = layer.op == LayerOp::kConv
+                      ? int64_t{layer.cin} / layer.groups * layer.kernel * layer.kernel
+                      : layer.cin;
   if (layer.op == LayerOp::kConv) {
     const int h_out = layer.HOut();
     d.src = {batch, layer.cin, layer.h_in, layer.h_in};

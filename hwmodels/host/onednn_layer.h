@@ -56,6 +56,7 @@ enum class PostActivation { kNone, kRelu, kRelu6 };
 struct WeightLayerDims {
   dnnl::memory::dims src, weights, bias, dst;
   dnnl::memory::format_tag user_weights;
+  int64_t per_channel = 0;  // weights per output channel: a row of the user weights
 };
 WeightLayerDims DimsOf(const Layer& layer, int batch);
 
