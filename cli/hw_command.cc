@@ -249,6 +249,9 @@ int RunCalibrate(const Args& args) {
   std::cerr << "calibrating " << base.String("name") << " on " << samples.size()
             << " measurements...\n";
   const CalibrationResult result = Calibrate(base_spec, samples, threads);
+  const int neighbours = static_cast<int>(args.Int("neighbours", 0, 64).value_or(3));
+  const LayerResiduals residuals =
+      neighbours > 0 ? FitResiduals(result.fitted, samples, neighbours) : LayerResiduals();
 
   std::ostringstream yaml;
   const std::string name = args.String("name").value_or(base.String("name"));
@@ -265,6 +268,7 @@ int RunCalibrate(const Args& args) {
        << "\n  rms_relative_error: " << FormatNumber(result.rms_relative_error, 4)
        << "\n  iterations: " << result.iterations << "\n"
        << record.str();
+  if (!residuals.empty()) yaml << residuals.Yaml();
   // The file must load as a device before it replaces anything.
   const std::string text = yaml.str();
   MakeDeviceModel(ConfigNode::LoadString(text, out), out);
@@ -272,7 +276,8 @@ int RunCalibrate(const Args& args) {
   std::cerr << "fitted " << result.fitted_keys.size() << " op kinds ("
             << JoinNames(result.fitted_keys) << ") in " << result.iterations
             << " iterations; rms relative error " << FormatNumber(100 * result.rms_relative_error, 3)
-            << "% on the fitted rows; wrote " << out << "\n";
+            << "% on the fitted rows; " << residuals.size() << " layer residuals; wrote " << out
+            << "\n";
   return 0;
 }
 
@@ -365,6 +370,7 @@ Command HwCalibrateCommand() {
            {"nets", "FILE", "networks the measurements' net rows refer to"},
            {"timing", "T", "median | min of each row's repetitions (min on a shared machine; default median)"},
            {"holdout-nets", "P", "share of the nets kept out of the fit, layers included (default 0)"},
+           {"neighbours", "K", "correct each layer by the residuals of the K nearest measured layers; 0 = none (default 3)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE", "with --against: the space whose candidates it measured"},
            {"samples", "N", "with --against: candidates to fit on (default 100)"},

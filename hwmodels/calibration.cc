@@ -255,4 +255,16 @@ CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNe
   return result;
 }
 
+LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<MeasuredNetwork>& samples,
+                            int neighbours) {
+  LayerResiduals residuals(neighbours);
+  for (const auto& sample : samples) {
+    if (sample.kind == "net") continue;
+    const auto units = RooflineUnits(fitted, sample.spec, sample.options);
+    if (units.size() != 1 || !(units[0].latency_us > 0)) continue;
+    residuals.Add(units[0].signature, std::log(sample.measured_ms * 1e3 / units[0].latency_us));
+  }
+  return residuals;
+}
+
 }  // namespace hwnas

@@ -10,6 +10,7 @@
 
 #include "hwmodels/device_model.h"
 #include "hwmodels/device_spec.h"
+#include "hwmodels/layer_residuals.h"
 #include "hwmodels/measured_network.h"
 
 namespace hwnas {
@@ -24,5 +25,10 @@ struct CalibrationResult {
 // Throws ConfigError when a sample cannot be costed on the base device (a precision it lacks).
 CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNetwork>& samples,
                             int threads = 0);
+
+// The residuals of a fitted roofline on the layer rows among `samples` (network rows do not
+// say which layer erred), each unit's k = `neighbours` nearest ones correcting it.
+LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<MeasuredNetwork>& samples,
+                            int neighbours);
 
 }  // namespace hwnas

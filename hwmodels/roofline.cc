@@ -305,7 +305,8 @@ class CostAccumulator {
   CostAccumulator(const DeviceSpec& device, const CostOptions& options)
       : device_(device), options_(options) {}
 
-  void Add(const StepWork& work) {
+  // `factor` is the step's unit's residual correction.
+  void Add(const StepWork& work, size_t unit, double factor) {
     const Efficiency& efficiency =
         device_.EfficiencyFor(work.efficiency_kind, work.precision_key, options_.batch);
     const double compute_s = work.compute_s / efficiency.compute /
@@ -315,7 +316,7 @@ class CostAccumulator {
     const double overhead_us =
         efficiency.overhead_us.value_or(device_.overhead_us) + efficiency.group_us * work.group_runs;
     const double work_us = std::max(compute_s, memory_s) * 1e6;
-    double latency_us = work_us + overhead_us;
+    double latency_us = (work_us + overhead_us) * factor;
     std::string bound = overhead_us > work_us ? "overhead"
                         : compute_s >= memory_s ? "compute"
                                                 : "memory";
@@ -324,6 +325,8 @@ class CostAccumulator {
       bound = "dispatch";
     }
     total_us_ += latency_us;
+    if (unit_us_.size() <= unit) unit_us_.resize(unit + 1, 0.0);
+    unit_us_[unit] += latency_us;
     double energy_pj = 0;
     if (device_.has_energy) {
       energy_pj = work.macs * device_.pj_per_mac.at(work.precision_key) +
@@ -355,11 +358,14 @@ class CostAccumulator {
     return cost;
   }
 
+  const std::vector<double>& unit_us() const { return unit_us_; }
+
  private:
   const DeviceSpec& device_;
   const CostOptions& options_;
   double total_us_ = 0;
   double total_pj_ = 0;
+  std::vector<double> unit_us_;
   std::vector<LayerCost> rows_;
 };
 
@@ -377,26 +383,81 @@ std::string StepName(const std::vector<std::pair<int, Layer>>& layers, const Ste
   return name;
 }
 
+// The layer a step's precision and efficiency come from: its first compute layer (the conv of
+// a conv+bn+relu), else its first layer.
+size_t LeadLayer(const std::vector<std::pair<int, Layer>>& layers, const Step& step) {
+  for (size_t i = step.begin; i < step.end; ++i) {
+    if (IsCompute(layers[i].second)) return i;
+  }
+  return step.begin;
+}
+
+bool IsTrailing(LayerOp op) {
+  return op == LayerOp::kBatchNorm || op == LayerOp::kRelu || op == LayerOp::kRelu6;
+}
+
+// Groups steps into units: a step that does not start with a batch norm or activation opens a
+// unit, and the steps of those that follow join it, as a measured layer row times them.
+std::vector<size_t> UnitOfSteps(const std::vector<std::pair<int, Layer>>& layers,
+                                const std::vector<Step>& steps) {
+  std::vector<size_t> unit_of(steps.size(), 0);
+  size_t unit = 0;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    if (s > 0 && !IsTrailing(layers[steps[s].begin].second.op)) ++unit;
+    unit_of[s] = unit;
+  }
+  return unit_of;
+}
+
+UnitSignature SignatureOf(const std::vector<std::pair<int, Layer>>& layers, size_t begin,
+                          size_t end, size_t lead, const std::string& precision, int batch) {
+  // Coarse families, so that a shape few measured layers have still finds neighbours (kernel
+  // and stride are part of the distance) and the activation, a cheap op of its own, does not
+  // split the measured layers in two. Cross-validated on the H100 networks fitted on.
+  const Layer& layer = layers[lead].second;
+  UnitSignature unit;
+  unit.ops = EfficiencyKind(layer).starts_with("depthwise") ? "depthwise" : FusionName(layer.op);
+  for (size_t i = begin; i < end; ++i) {
+    const LayerOp op = layers[i].second.op;
+    if (i != lead && op != LayerOp::kRelu && op != LayerOp::kRelu6) {
+      unit.ops += "+" + FusionName(op);
+    }
+  }
+  unit.ops += "/" + precision;
+  const int height = layer.op == LayerOp::kLinear ? 1 : layer.h_in;
+  unit.shape = {layer.cin, layer.cout, height, layer.kernel, layer.stride, batch};
+  for (int& value : unit.shape) value = std::max(value, 1);
+  return unit;
+}
+
+// The roofline's cost, each unit scaled by its residual factor when `residuals` is given;
+// `units` receives each unit's signature and latency.
 DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name,
-                        const NetworkSpec& spec, const CostOptions& options) {
+                        const NetworkSpec& spec, const CostOptions& options,
+                        const LayerResiduals* residuals = nullptr,
+                        std::vector<UnitCost>* units = nullptr) {
   const auto layers = ExpandFactorised(spec, device.prunes_unused_ops);
   const double batch = options.batch;
   CostAccumulator total(device, options);
   // The width the previous step wrote its output at; the input arrives in the run's format.
   double stored_bytes = FloatBytes(options.float_format);
   std::string stored_label(FloatFormatName(options.float_format));
-  for (const Step& step : FuseSteps(device, layers, options)) {
-    // The step's precision and efficiency come from its first compute layer (the conv of a
-    // conv+bn+relu), else from its first layer.
-    size_t lead = step.begin;
-    for (size_t i = step.begin; i < step.end; ++i) {
-      if (IsCompute(layers[i].second)) {
-        lead = i;
-        break;
-      }
-    }
+  const std::vector<Step> steps = FuseSteps(device, layers, options);
+  const std::vector<size_t> unit_of = UnitOfSteps(layers, steps);
+  std::vector<UnitSignature> signatures;
+  double factor = 1.0;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const Step& step = steps[s];
+    const size_t lead = LeadLayer(layers, step);
     const Layer& lead_layer = layers[lead].second;
     const Precision precision = ResolvePrecision(device, lead_layer, options);
+    if (precision.error.empty() && (s == 0 || unit_of[s] != unit_of[s - 1])) {
+      size_t end = s;
+      while (end < steps.size() && unit_of[end] == unit_of[s]) ++end;
+      signatures.push_back(SignatureOf(layers, step.begin, steps[end - 1].end, lead,
+                                       precision.key, options.batch));
+      factor = residuals ? residuals->Factor(signatures.back()) : 1.0;
+    }
     if (!precision.error.empty()) {
       DeviceCost cost;
       cost.error = device_name + ": layer " + std::to_string(layers[lead].first) + " (" +
@@ -418,7 +479,7 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
       convert.macs = elements;
       convert.bytes = elements * (stored_bytes + precision.activation_bytes);
       convert.compute_s = elements / (device.peak_tops.at(precision.key) * 0.5e12);
-      total.Add(convert);
+      total.Add(convert, unit_of[s], factor);
     }
     StepWork work;
     work.first_layer = layers[step.begin].first;
@@ -445,9 +506,14 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
                               batch * precision.activation_bytes;
     if (activation_bytes + weight_bytes <= device.on_chip_bytes) activation_bytes = 0;
     work.bytes = activation_bytes + weight_bytes;
-    total.Add(work);
+    total.Add(work, unit_of[s], factor);
     stored_bytes = precision.activation_bytes;
     stored_label = precision.key;
+  }
+  if (units) {
+    for (size_t u = 0; u < signatures.size(); ++u) {
+      units->push_back({signatures[u], total.unit_us()[u]});
+    }
   }
   DeviceCost cost = total.Finish();
   cost.source = CostSource::kPredicted;
@@ -457,7 +523,12 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
 }  // namespace
 
 DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name,
-                        const NetworkSpec& spec, const CostOptions& options) {
+                        const NetworkSpec& spec, const CostOptions& options,
+                        const LayerResiduals* residuals) {
+  // Residuals were measured against the batch's own kernels (RooflineUnits).
+  if (residuals && !residuals->empty()) {
+    return StepwiseCost(device, device_name, spec, options, residuals);
+  }
   DeviceCost cost = StepwiseCost(device, device_name, spec, options);
   // Batch 1 never costs more than batch 2: a runtime with batch-1 kernels of its own could
   // run its batch-2 kernels on a padded input instead.
@@ -470,12 +541,19 @@ DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name
   return cost;
 }
 
+std::vector<UnitCost> RooflineUnits(const DeviceSpec& device, const NetworkSpec& spec,
+                                    const CostOptions& options) {
+  std::vector<UnitCost> units;
+  if (!StepwiseCost(device, "", spec, options, nullptr, &units).ok) units.clear();
+  return units;
+}
+
 namespace {
 
 class RooflineDeviceModel : public DeviceModel {
  public:
-  RooflineDeviceModel(DeviceInfo info, DeviceSpec spec)
-      : DeviceModel(std::move(info)), spec_(std::move(spec)) {}
+  RooflineDeviceModel(DeviceInfo info, DeviceSpec spec, LayerResiduals residuals)
+      : DeviceModel(std::move(info)), spec_(std::move(spec)), residuals_(std::move(residuals)) {}
 
  protected:
   DeviceCost CostOf(const NetworkSpec& spec, const CostOptions& options) const override {
@@ -484,11 +562,12 @@ class RooflineDeviceModel : public DeviceModel {
       cost.error = name() + ": the network has no layers";
       return cost;
     }
-    return RooflineCost(spec_, name(), spec, options);
+    return RooflineCost(spec_, name(), spec, options, &residuals_);
   }
 
  private:
   DeviceSpec spec_;
+  LayerResiduals residuals_;
 };
 
 }  // namespace
@@ -497,14 +576,20 @@ std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, D
   const bool calibrated = config.String("kind") == "calibrated";
   config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
                      "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
-                     "batch1_kernels", "efficiency", "calibration"});
+                     "batch1_kernels", "efficiency", "calibration", "residuals"});
   if (calibrated && !config.Has("calibration")) {
     config.Fail("a calibrated device records what it was fitted on under 'calibration:'");
   }
+  if (!calibrated && config.Has("residuals")) {
+    config.Child("residuals").Fail("residuals are measured: only a calibrated device has them");
+  }
+  LayerResiduals residuals =
+      config.Has("residuals") ? LayerResiduals::Parse(config.Child("residuals")) : LayerResiduals();
   info.kind = calibrated ? "calibrated" : "roofline";
   DeviceSpec spec = ParseDeviceSpec(config);
   info.provides_energy = spec.has_energy;
-  return std::make_unique<RooflineDeviceModel>(std::move(info), std::move(spec));
+  return std::make_unique<RooflineDeviceModel>(std::move(info), std::move(spec),
+                                               std::move(residuals));
 }
 
 }  // namespace hwnas

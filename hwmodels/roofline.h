@@ -20,14 +20,28 @@
 
 #include "hwmodels/device_model.h"
 #include "hwmodels/device_spec.h"
+#include "hwmodels/layer_residuals.h"
 
 namespace hwnas {
 
+// With residuals (a calibrated device's), each unit's time is scaled by its factor.
 DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name,
-                        const NetworkSpec& spec, const CostOptions& options);
+                        const NetworkSpec& spec, const CostOptions& options,
+                        const LayerResiduals* residuals = nullptr);
+
+// A unit of a network (a layer with the batch norm and activation after it) and its roofline
+// latency at the batch asked, which residuals are measured against. Empty when the network
+// cannot be costed.
+struct UnitCost {
+  UnitSignature signature;
+  double latency_us = 0;
+};
+std::vector<UnitCost> RooflineUnits(const DeviceSpec& device, const NetworkSpec& spec,
+                                    const CostOptions& options);
 
 // Kinds `roofline` (published figures) and `calibrated` (efficiencies fitted by
-// `hwnas hw calibrate`, with a `calibration:` record of what they were fitted on).
+// `hwnas hw calibrate`, with a `calibration:` record of what they were fitted on, and
+// optionally the `residuals:` of the layers it was fitted on).
 std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, DeviceInfo info);
 
 }  // namespace hwnas

@@ -1,15 +1,18 @@
 // What every device model must do, whatever its kind, run over every device YAML shipped in
 // configs/devices/ and its folders (datasheet/): found by listing them, so a new device joins by
 // being there. It loads under its file's name (<stem>-<folder> in a folder, e.g.
-// datasheet/h100.yaml is h100-datasheet); a degenerate network is a FAIL naming the layer, never a crash
-// and never a number; an analytic model never predicts a network with more work at the same
-// precision as faster, and treats bit widths it lacks as its YAML says; a measured model (table,
-// lut) refuses compressed networks, which it holds no measurements of.
+// datasheet/h100.yaml is h100-datasheet); a degenerate network is a FAIL naming the layer,
+// never a crash and never a number; an analytic model never predicts a network with more work
+// at the same precision as faster (measured residuals aside), and treats bit widths it lacks as
+// its YAML says; a measured model (table, lut) refuses compressed networks, which it holds no
+// measurements of.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
+
+#include <yaml-cpp/yaml.h>
 
 #include "core/config_node.h"
 #include "core/rng.h"
@@ -209,8 +212,18 @@ void ExpectNeverFaster(const DeviceModel& device, const std::vector<NetworkSpec>
   EXPECT_GT(precisions, 0) << what << ": the device costs the network at no precision";
 }
 
+// The device without its measured residuals. They follow the kernels a library picks per
+// shape, which are not ordered by work: on the H100 a 96->160 1x1 conv at 14x14 measured 31%
+// faster than a 96->24 one (data/h100/net_layers.csv). The roofline under them is ordered.
+std::unique_ptr<DeviceModel> WithoutResiduals(const std::string& path) {
+  YAML::Node yaml = YAML::LoadFile(path);
+  yaml.remove("residuals");
+  return MakeDeviceModel(ConfigNode::LoadString(YAML::Dump(yaml), path), path);
+}
+
 TEST_P(DeviceConformance, MoreWorkAtTheSamePrecisionIsNeverFaster) {
   if (!IsAnalytic(*device_)) GTEST_SKIP() << device_->info().kind << " holds measurements";
+  device_ = WithoutResiduals(DevicePath(GetParam()));
   // From 2: a one-channel "depthwise" conv is an ordinary conv, another op kind.
   const std::vector<int> widths = {2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
   const std::vector<int> sizes = {3,  4,  5,  6,  8,  12, 16,  24,  28,  32,

@@ -1,0 +1,214 @@
+// Layer residuals: the k-nearest-neighbour correction a calibrated roofline applies per unit
+// (a layer with the batch norm and activation after it). The factor is the exponent of a
+// distance-weighted mean of log residuals, so residuals that agree give exactly their factor;
+// residuals fitted on measured layers that a fixture makes 1.3x the roofline bring every
+// network of those layers to exactly 1.3x; the YAML form round-trips and bad YAML says where.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/config_node.h"
+#include "core/errors.h"
+#include "core/rng.h"
+#include "hwmodels/calibration.h"
+#include "hwmodels/device_model.h"
+#include "hwmodels/device_spec.h"
+#include "hwmodels/layer_residuals.h"
+#include "hwmodels/roofline.h"
+#include "test_util.h"
+
+namespace hwnas {
+namespace {
+
+using test::ThrowsWith;
+
+constexpr double kExact = 1e-12;
+
+const char* kRooflineYaml =
+    "name: fixture-roofline\n"
+    "description: residuals fixture\n"
+    "kind: roofline\n"
+    "compute:\n"
+    "  peak_tops: {fp32: 2, fp16: 8}\n"
+    "memory:\n"
+    "  bandwidth_gbs: 50\n"
+    "overhead_us: 4\n";
+
+Layer Conv(int cin, int cout, int k, int h, int groups = 1) {
+  Layer layer;
+  layer.op = LayerOp::kConv;
+  layer.cin = cin;
+  layer.cout = cout;
+  layer.kernel = k;
+  layer.groups = groups;
+  layer.padding = k / 2;
+  layer.h_in = h;
+  return layer;
+}
+
+Layer Elementwise(LayerOp op, int channels, int h) {
+  Layer layer{op, channels, channels, 1, 1, 1, 0, h, {}};
+  if (op == LayerOp::kGlobalAvgPool) layer.kernel = h;
+  return layer;
+}
+
+NetworkSpec Net(std::vector<Layer> layers) {
+  NetworkSpec spec;
+  spec.key = "fixture";
+  spec.in_channels = layers[0].cin;
+  spec.in_size = layers[0].h_in;
+  spec.classes = 10;
+  spec.layers = std::move(layers);
+  return spec;
+}
+
+// conv+bn+relu, a depthwise conv+bn and a 1x1 conv+bn, then an add of the block: the units
+// measured layer rows time.
+std::vector<std::vector<Layer>> Units(int width, int size) {
+  Layer add = Elementwise(LayerOp::kAdd, width, size);
+  add.residual_from = 3;
+  return {{Conv(3, width, 3, size), Elementwise(LayerOp::kBatchNorm, width, size),
+           Elementwise(LayerOp::kRelu, width, size)},
+          {Conv(width, width, 3, size, width), Elementwise(LayerOp::kBatchNorm, width, size)},
+          {Conv(width, width, 1, size), Elementwise(LayerOp::kBatchNorm, width, size)},
+          {add}};
+}
+
+UnitSignature Unit(const std::string& ops, UnitShape shape) { return {ops, shape}; }
+
+TEST(LayerResiduals, ResidualsThatAgreeGiveExactlyTheirFactorAndUnknownOpsGiveOne) {
+  LayerResiduals residuals(3);
+  for (int cin : {8, 16, 32, 64, 128}) residuals.Add(Unit("conv+bn/fp32", {cin, 32, 28, 3, 1, 1}), 0.25);
+  EXPECT_EQ(residuals.size(), 5u);
+  for (const UnitShape& query : {UnitShape{8, 32, 28, 3, 1, 1}, UnitShape{1000, 7, 3, 7, 2, 64}}) {
+    EXPECT_NEAR(residuals.Factor(Unit("conv+bn/fp32", query)), std::exp(0.25), kExact);
+  }
+  EXPECT_EQ(residuals.Factor(Unit("conv+bn/fp16", {8, 32, 28, 3, 1, 1})), 1.0);
+  EXPECT_EQ(residuals.Factor(Unit("depthwise+bn/fp32", {8, 8, 28, 3, 1, 1})), 1.0);
+}
+
+TEST(LayerResiduals, TheNearestResidualWeighsMostAndAnotherBatchSizeIsFarAway) {
+  LayerResiduals one(1);
+  one.Add(Unit("conv/fp32", {64, 64, 28, 3, 1, 1}), 0.5);
+  one.Add(Unit("conv/fp32", {128, 64, 28, 3, 1, 1}), -0.5);  // one width step away
+  one.Add(Unit("conv/fp32", {64, 64, 28, 3, 1, 16}), 2.0);   // the same shape at batch 16
+  EXPECT_NEAR(one.Factor(Unit("conv/fp32", {64, 64, 28, 3, 1, 1})), std::exp(0.5), kExact);
+  EXPECT_NEAR(one.Factor(Unit("conv/fp32", {128, 64, 28, 3, 1, 2})), std::exp(-0.5), kExact);
+  EXPECT_NEAR(one.Factor(Unit("conv/fp32", {64, 64, 28, 3, 1, 8})), std::exp(2.0), kExact);
+
+  // With all three, the factor lies between the extremes and leans to the exact match.
+  LayerResiduals three(3);
+  three.Add(Unit("conv/fp32", {64, 64, 28, 3, 1, 1}), 0.5);
+  three.Add(Unit("conv/fp32", {128, 64, 28, 3, 1, 1}), -0.5);
+  three.Add(Unit("conv/fp32", {64, 64, 28, 3, 1, 16}), 2.0);
+  const double log_factor = std::log(three.Factor(Unit("conv/fp32", {64, 64, 28, 3, 1, 1})));
+  EXPECT_GT(log_factor, 0.4);
+  EXPECT_LT(log_factor, 0.5);
+}
+
+TEST(LayerResiduals, TheYamlFormRoundTripsEveryFactor) {
+  LayerResiduals residuals(4);
+  Rng rng(7);
+  auto shape = [&] {
+    return UnitShape{1 + static_cast<int>(rng.Below(512)), 1 + static_cast<int>(rng.Below(512)),
+                     1 + static_cast<int>(rng.Below(224)), 1 + 2 * static_cast<int>(rng.Below(4)),
+                     1 + static_cast<int>(rng.Below(2)), 1 << rng.Below(6)};
+  };
+  for (int i = 0; i < 60; ++i) {
+    // Four decimals, as the YAML writes them.
+    const double log_ratio = (static_cast<int>(rng.Below(20001)) - 10000) * 1e-4;
+    residuals.Add(Unit(i % 2 ? "conv+bn/fp16" : "add/fp32", shape()), log_ratio);
+  }
+  const std::string text = "kind: calibrated\n" + residuals.Yaml();
+  const LayerResiduals parsed =
+      LayerResiduals::Parse(ConfigNode::LoadString(text, "fixture.yaml").Child("residuals"));
+  EXPECT_EQ(parsed.size(), residuals.size());
+  EXPECT_EQ(parsed.neighbours(), 4);
+  for (int i = 0; i < 200; ++i) {
+    const UnitSignature query = Unit(i % 2 ? "conv+bn/fp16" : "add/fp32", shape());
+    EXPECT_DOUBLE_EQ(parsed.Factor(query), residuals.Factor(query)) << i;
+  }
+}
+
+TEST(LayerResiduals, BadYamlSaysWhereAndWhat) {
+  auto parse = [](const std::string& body) {
+    return [body] {
+      LayerResiduals::Parse(ConfigNode::LoadString("residuals:\n" + body, "dev.yaml")
+                                .Child("residuals"));
+    };
+  };
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      parse("  neighbours: 3\n  units:\n    conv/fp32:\n      - [1, 2, 3, 4, 5, 0.1]\n"),
+      {"dev.yaml:5", "[cin, cout, hw, k, stride, batch, log(measured/predicted)]"}));
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      parse("  neighbours: 3\n  units:\n    conv:\n      - [1, 2, 3, 4, 5, 6, 0.1]\n"),
+      {"dev.yaml:5", "residuals.units.conv", "/precision"}));
+  EXPECT_TRUE(ThrowsWith<ConfigError>(parse("  neighbours: 0\n  units: {}\n"),
+                                      {"dev.yaml:2", "neighbours"}));
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      parse("  neighbours: 3\n  units:\n    conv/fp32:\n      - [0, 2, 3, 4, 5, 6, 0.1]\n"),
+      {"dev.yaml:5"}));
+  EXPECT_TRUE(ThrowsWith<ConfigError>(parse("  neighbours: 3\n  unit: {}\n"),
+                                      {"unknown key 'unit'", "valid keys: neighbours, units"}));
+  // Only a calibrated device has measured residuals.
+  const std::string roofline = std::string(kRooflineYaml) + "residuals:\n  neighbours: 3\n  units: {}\n";
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      [&] { MakeDeviceModel(ConfigNode::LoadString(roofline, "dev.yaml"), "dev.yaml"); },
+      {"dev.yaml:10", "only a calibrated device"}));
+}
+
+// Measured layers 1.3x the roofline: every network of such units is predicted at exactly 1.3x,
+// step by step; network rows among the samples leave no residual.
+TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfThoseLayers) {
+  const DeviceSpec spec = ParseDeviceSpec(ConfigNode::LoadString(kRooflineYaml, "fixture.yaml"));
+  constexpr double kSlower = 1.3;
+  std::vector<MeasuredNetwork> samples;
+  for (const int width : {16, 32, 64}) {
+    for (const int size : {8, 28}) {
+      for (const auto& layers : Units(width, size)) {
+        for (const int batch : {1, 4}) {
+          MeasuredNetwork sample;
+          sample.kind = layers[0].op == LayerOp::kAdd ? "add" : "conv";
+          sample.spec = Net(layers);
+          sample.options.batch = batch;
+          const DeviceCost raw = RooflineCost(spec, "fixture", sample.spec, sample.options);
+          ASSERT_TRUE(raw.ok) << raw.error;
+          sample.measured_ms = raw.latency_ms * kSlower;
+          samples.push_back(sample);
+        }
+      }
+    }
+  }
+  MeasuredNetwork network_row = samples[0];
+  network_row.kind = "net";
+  network_row.measured_ms *= 5;
+  samples.push_back(network_row);
+  const LayerResiduals residuals = FitResiduals(spec, samples, 3);
+  EXPECT_EQ(residuals.size(), samples.size() - 1);
+
+  // A network of widths and sizes between those measured, with a classifier no row measured.
+  std::vector<Layer> layers;
+  for (const auto& unit : Units(48, 14)) layers.insert(layers.end(), unit.begin(), unit.end());
+  layers.push_back({LayerOp::kLinear, 48, 10, 1, 1, 1, 0, 1, {}});
+  CostOptions options;
+  options.batch = 2;
+  options.breakdown = true;
+  const DeviceCost raw = RooflineCost(spec, "fixture", Net(layers), options);
+  const DeviceCost corrected = RooflineCost(spec, "fixture", Net(layers), options, &residuals);
+  ASSERT_TRUE(raw.ok && corrected.ok) << raw.error << corrected.error;
+  ASSERT_EQ(raw.layers.size(), corrected.layers.size());
+  double linear_ms = 0;
+  for (size_t i = 0; i < raw.layers.size(); ++i) {
+    const bool measured = raw.layers[i].op != "linear";
+    if (!measured) linear_ms = raw.layers[i].latency_ms;
+    EXPECT_NEAR(corrected.layers[i].latency_ms, raw.layers[i].latency_ms * (measured ? kSlower : 1.0),
+                1e-9 * raw.layers[i].latency_ms)
+        << raw.layers[i].op;
+  }
+  EXPECT_GT(linear_ms, 0.0);
+  EXPECT_NEAR(corrected.latency_ms, (raw.latency_ms - linear_ms) * kSlower + linear_ms,
+              1e-9 * raw.latency_ms);
+}
+
+}  // namespace
+}  // namespace hwnas
