@@ -227,11 +227,24 @@ int RunCalibrate(const Args& args) {
       if (!held.count(id)) fitted_nets.push_back(id);
     }
     std::sort(fitted_nets.begin(), fitted_nets.end());
+    std::set<std::string> kinds(MeasurementKinds().begin(), MeasurementKinds().end());
+    if (args.Has("kinds")) {
+      kinds.clear();
+      for (const auto& kind : SplitList(args.Require("kinds"))) {
+        if (std::find(MeasurementKinds().begin(), MeasurementKinds().end(), kind) ==
+            MeasurementKinds().end()) {
+          throw ConfigError("hwnas hw calibrate: --kinds: unknown kind '" + kind +
+                            "'; valid: " + JoinNames(MeasurementKinds()));
+        }
+        kinds.insert(kind);
+      }
+    }
     // Rows of held-out networks, layers included, stay unseen.
     std::vector<Measurement> rows;
     for (auto& row : LoadAllMeasurements(args)) {
-      if (!held.count(row.net)) rows.push_back(std::move(row));
+      if (!held.count(row.net) && kinds.count(row.kind)) rows.push_back(std::move(row));
     }
+    if (rows.empty()) throw ConfigError("hwnas hw calibrate: no measurements of those kinds");
     samples = PairMeasurements(rows, nets, ReadTiming(args));
     // Paths in a YAML resolve against its folder, wherever hwnas runs from.
     std::vector<std::string> relative;
@@ -241,6 +254,7 @@ int RunCalibrate(const Args& args) {
     }
     record << "  timing: " << args.Choice("timing", {"median", "min"}, "median")
            << "\n  measurements: " << YamlList(relative)
+           << "\n  kinds: " << YamlList(std::vector<std::string>(kinds.begin(), kinds.end()))
            << "\n  nets: '" << args.String("nets").value_or("") << "'\n  fitted_nets: "
            << YamlList(fitted_nets) << "\n  held_out_nets: "
            << YamlList(std::vector<std::string>(held.begin(), held.end())) << "\n";
@@ -370,6 +384,7 @@ Command HwCalibrateCommand() {
            {"nets", "FILE", "networks the measurements' net rows refer to"},
            {"timing", "T", "median | min of each row's repetitions (min on a shared machine; default median)"},
            {"holdout-nets", "P", "share of the nets kept out of the fit, layers included (default 0)"},
+           {"kinds", "K,...", "fit only rows of these kinds: conv linear add gap net (default all)"},
            {"neighbours", "K", "correct each layer by the residuals of the K nearest measured layers; 0 = none (default 3)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE", "with --against: the space whose candidates it measured"},

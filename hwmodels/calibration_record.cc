@@ -17,7 +17,8 @@ std::string CanonicalFile(const std::string& path) {
 bool CalibrationRecord::Covers(const Measurement& row) const {
   if (nets.count(row.net)) return true;
   const std::string file = row.origin.substr(0, row.origin.rfind(':'));
-  return row.net.empty() && files.count(CanonicalFile(file));
+  return row.net.empty() && files.count(CanonicalFile(file)) &&
+         (kinds.empty() || kinds.count(row.kind));
 }
 
 CalibrationRecord ReadCalibrationRecord(const std::string& device_path) {
@@ -31,6 +32,9 @@ CalibrationRecord ReadCalibrationRecord(const std::string& device_path) {
     for (const auto& file : calibration.StringList("measurements")) {
       record.files.insert(CanonicalFile((folder / file).string()));
     }
+  }
+  if (calibration.Has("kinds")) {
+    for (const auto& kind : calibration.StringList("kinds")) record.kinds.insert(kind);
   }
   if (calibration.Choice("timing", {"median", "min"}, "median") == "min") {
     record.timing = TimingStatistic::kMin;

@@ -13,10 +13,11 @@ namespace hwnas {
 struct CalibrationRecord {
   std::set<std::string> files;  // measurement files (canonical paths) fitted on
   std::set<std::string> nets;   // networks fitted on: net ids, or candidate strings
+  std::set<std::string> kinds;  // kinds of row fitted on (measurement kinds); empty = all
   // The statistic of each row's repetitions it was fitted to: compare measurements in it.
   TimingStatistic timing = TimingStatistic::kMedian;
 
-  // A row of a network fitted on, or a layer row of a file fitted on.
+  // A row of a network fitted on, or a layer row of a kind fitted on from a file fitted on.
   bool Covers(const Measurement& row) const;
 };
 

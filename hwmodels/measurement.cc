@@ -15,7 +15,6 @@ namespace hwnas {
 
 namespace {
 
-const std::vector<std::string> kKinds = {"conv", "linear", "add", "gap", "net"};
 const std::vector<std::string> kModes = {"graph", "eager"};
 
 // Reads one row's cells by column name, with errors at file:line.
@@ -111,7 +110,7 @@ Measurement ReadOwnRow(const RowReader& r) {
   Measurement m;
   m.net = r.Text("net");
   m.layer = r.Text("layer");
-  m.kind = r.Choice("kind", kKinds);
+  m.kind = r.Choice("kind", MeasurementKinds());
   if (!m.IsNetwork()) {
     ReadShape(r, m, "hw_in");
     m.batch_norm = r.Text("bn") == "1";
@@ -212,6 +211,11 @@ std::string Number(double v) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& MeasurementKinds() {
+  static const std::vector<std::string> kinds = {"conv", "linear", "add", "gap", "net"};
+  return kinds;
+}
 
 const std::vector<std::string>& MeasurementColumns() {
   static const std::vector<std::string> columns = {

@@ -49,6 +49,8 @@ struct Measurement {
 
 // The columns, in the order SaveMeasurements writes them.
 const std::vector<std::string>& MeasurementColumns();
+// The values of the kind column.
+const std::vector<std::string>& MeasurementKinds();
 
 // Throws IoError for a missing or truncated file and ConfigError naming the file, line and
 // column of a bad value (an unknown kind, dtype or mode, a non-positive time, a missing shape).

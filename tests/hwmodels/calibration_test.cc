@@ -553,6 +553,8 @@ TEST_F(CalibrateCommandTest, WritesACalibratedDeviceThatValidateLeavesTheFittedD
   ASSERT_EQ(fit.exit_code, 0) << fit.err;
   EXPECT_NE(fit.err.find("calibrating fixture-base on 10 measurements"), std::string::npos)
       << fit.err;  // 4 unnamed rows and the 2 x 3 rows of the two fitted nets
+  // Each layer row fitted on leaves a residual: the 4 unnamed ones and a conv of each net.
+  EXPECT_NE(fit.err.find(" 6 layer residuals"), std::string::npos) << fit.err;
 
   const auto device = LoadDeviceModel(out);
   EXPECT_EQ(device->info().kind, "calibrated");
@@ -600,6 +602,37 @@ TEST_F(CalibrateCommandTest, WritesACalibratedDeviceThatValidateLeavesTheFittedD
   EXPECT_EQ(groups["net graph"][1], "4");
   EXPECT_EQ(groups["conv graph"][1], "2");
   EXPECT_LT(std::stod(groups["all"][3]), 20.0) << "mape_pct on the held-out nets";
+}
+
+// --kinds net fits the network rows alone (a CPU whose networks are not the sum of their layers
+// timed alone); validate then checks the layer rows it did not fit, and stores no residuals.
+TEST_F(CalibrateCommandTest, KindsLimitsTheFitToThoseRowsAndTheRecordSaysSo) {
+  const std::string out = dir_.File("fixture_nets_only.yaml");
+  const auto fit = Hwnas({"hw", "calibrate", "--device", base_path_, "--measurements",
+                          measurements_path_, "--nets", nets_path_, "--kinds", "net",
+                          "--threads", "2", "--out", out});
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  EXPECT_NE(fit.err.find("calibrating fixture-base on 8 measurements"), std::string::npos)
+      << fit.err;  // the 4 nets at batch 1 and 8
+  EXPECT_NE(fit.err.find(" 0 layer residuals"), std::string::npos) << fit.err;
+  const ConfigNode config = ConfigNode::LoadFile(out);
+  EXPECT_FALSE(config.Has("residuals"));
+  EXPECT_EQ(config.Child("calibration").StringList("kinds"), std::vector<std::string>{"net"});
+
+  const auto check = Hwnas({"hw", "validate", "--device", out, "--measurements",
+                            measurements_path_, "--nets", nets_path_, "--format", "csv"});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  // Every row of the 4 fitted nets is left out; the 4 unnamed conv rows were not fitted on.
+  EXPECT_EQ(check.err, "fixture-base: left out 12 measurements the device was fitted on\n");
+
+  const auto bad = Hwnas({"hw", "calibrate", "--device", base_path_, "--measurements",
+                          measurements_path_, "--nets", nets_path_, "--kinds", "net,layer",
+                          "--out", dir_.File("never.yaml")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--kinds: unknown kind 'layer'; valid: conv, linear, add, gap, net"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("never.yaml")));
 }
 #endif
 
