@@ -37,11 +37,16 @@
 #include "hwmodels/measurement.h"
 #include "hwmodels/net_file.h"
 #include "hwmodels/roofline.h"
+#include "layer_builders.h"
 #include "test_util.h"
 
 namespace hwnas {
 namespace {
 
+using test::Conv;
+using test::Elementwise;
+using test::Linear;
+using test::Net;
 using test::TempDir;
 using test::ThrowsWith;
 
@@ -113,36 +118,6 @@ std::string BaseYaml() {
   return DeviceYaml("fixture-base", "  default: {compute: 0.3, bandwidth: 0.3}\n");
 }
 
-Layer Conv(int cin, int cout, int k, int h, int groups = 1) {
-  Layer layer;
-  layer.op = LayerOp::kConv;
-  layer.cin = cin;
-  layer.cout = cout;
-  layer.kernel = k;
-  layer.groups = groups;
-  layer.padding = k / 2;
-  layer.h_in = h;
-  return layer;
-}
-
-Layer Elementwise(LayerOp op, int channels, int h) {
-  Layer layer{op, channels, channels, 1, 1, 1, 0, h, {}};
-  if (op == LayerOp::kGlobalAvgPool) layer.kernel = h;
-  return layer;
-}
-
-Layer Linear(int cin, int cout) { return {LayerOp::kLinear, cin, cout, 1, 1, 1, 0, 1, {}}; }
-
-NetworkSpec Net(const std::string& key, std::vector<Layer> layers) {
-  NetworkSpec spec;
-  spec.key = key;
-  spec.in_channels = layers[0].cin;
-  spec.in_size = layers[0].h_in;
-  spec.classes = 10;
-  spec.layers = std::move(layers);
-  return spec;
-}
-
 struct Sample {
   NetworkSpec spec;
   int batch = 1;
@@ -153,7 +128,7 @@ struct Sample {
 std::vector<Sample> LayerSamples() {
   std::vector<Sample> samples;
   auto add = [&](const std::string& key, Layer layer, int batch = 1) {
-    samples.push_back({Net(key, {layer}), batch});
+    samples.push_back({Net({layer}, key), batch});
   };
   // conv 3x3: compute-bound (6e11 MAC/s vs 35e9 B/s, above 17 MACs a byte) ...
   for (const auto& [cin, cout, h] : std::vector<std::tuple<int, int, int>>{
@@ -175,7 +150,7 @@ std::vector<Sample> LayerSamples() {
   for (const auto& [c, k, h] : std::vector<std::tuple<int, int, int>>{
            {32, 3, 56}, {64, 3, 28}, {128, 3, 14}, {16, 3, 112}, {8, 3, 8}, {16, 7, 56},
            {32, 7, 28}, {24, 7, 40}}) {
-    add("depthwise", Conv(c, c, k, h, c));
+    add("depthwise", Conv(c, c, k, h, 1, c));
   }
   // bn, relu, add, gap: memory-bound at every size; the smallest are mostly launch overhead.
   for (const auto op : {LayerOp::kBatchNorm, LayerOp::kRelu, LayerOp::kAdd,
@@ -201,7 +176,7 @@ NetworkSpec SmallNet(const std::string& key, int width, int size) {
   l.push_back(Conv(3, width, 3, size));
   l.push_back(Elementwise(LayerOp::kBatchNorm, width, size));
   l.push_back(Elementwise(LayerOp::kRelu, width, size));
-  l.push_back(Conv(width, width, 3, size, width));
+  l.push_back(Conv(width, width, 3, size, 1, width));
   l.push_back(Elementwise(LayerOp::kBatchNorm, width, size));
   l.push_back(Conv(width, width, 1, size));
   Layer add = Elementwise(LayerOp::kAdd, width, size);
@@ -210,7 +185,7 @@ NetworkSpec SmallNet(const std::string& key, int width, int size) {
   l.push_back(Conv(width, 4 * width, 1, size));
   l.push_back(Elementwise(LayerOp::kGlobalAvgPool, 4 * width, size));
   l.push_back(Linear(4 * width, 10));
-  return Net(key, l);
+  return Net(l, key);
 }
 
 std::vector<MeasuredNetwork> Measure(const DeviceModel& truth, const std::vector<Sample>& samples) {
@@ -382,7 +357,7 @@ TEST_F(CalibrationTest, ABatch1EntrySharesItsBatchedEntrysBandwidthAndFitsItsOwn
     for (const auto& [cin, cout, h] : std::vector<std::tuple<int, int, int>>{
              {32, 32, 32}, {64, 64, 16}, {64, 128, 28}, {128, 128, 14}, {4, 4, 128}, {3, 8, 224},
              {8, 8, 112}, {4, 8, 160}}) {
-      samples.push_back({Net("conv", {Conv(cin, cout, 3, h)}), batch});
+      samples.push_back({Net({Conv(cin, cout, 3, h)}, "conv"), batch});
     }
   }
   const CalibrationResult result = Calibrate(base, Measure(*truth, samples), 2);

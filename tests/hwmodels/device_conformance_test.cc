@@ -20,12 +20,15 @@
 #include "hwmodels/device_spec.h"
 #include "hwmodels/dtype.h"
 #include "search/search_space.h"
+#include "layer_builders.h"
 #include "test_util.h"
 
 namespace hwnas {
 namespace {
 
 namespace fs = std::filesystem;
+using test::Conv;
+using test::Elementwise;
 using test::SourcePath;
 
 // Floating-point rounding allowed when two latencies should be ordered.
@@ -60,23 +63,6 @@ bool IsAnalytic(const DeviceModel& device) {
   return device.info().kind == "roofline" || device.info().kind == "calibrated";
 }
 
-Layer Conv(int cin, int cout, int k, int h, int stride = 1, int groups = 1) {
-  Layer layer;
-  layer.op = LayerOp::kConv;
-  layer.cin = cin;
-  layer.cout = cout;
-  layer.kernel = k;
-  layer.stride = stride;
-  layer.groups = groups;
-  layer.padding = k / 2;
-  layer.h_in = h;
-  return layer;
-}
-
-Layer Elementwise(LayerOp op, int channels, int h) {
-  return {op, channels, channels, 1, 1, 1, 0, h, {}};
-}
-
 // A small MobileNet-like network: a stride-2 stem, a depthwise-separable residual block, a
 // widening 1x1 conv of `head` channels, pooling and a classifier. Every layer's work grows with
 // `width`, `head` and `size`.
@@ -103,9 +89,7 @@ NetworkSpec Chain(int width, int size, int head) {
   l.push_back(Conv(width, head, 1, h));
   l.push_back(Elementwise(LayerOp::kBatchNorm, head, h));
   l.push_back(Elementwise(LayerOp::kRelu, head, h));
-  Layer gap = Elementwise(LayerOp::kGlobalAvgPool, head, h);
-  gap.kernel = h;
-  l.push_back(gap);
+  l.push_back(Elementwise(LayerOp::kGlobalAvgPool, head, h));
   l.push_back({LayerOp::kLinear, head, 10, 1, 1, 1, 0, 1, {}});
   return spec;
 }

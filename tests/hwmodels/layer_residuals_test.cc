@@ -15,11 +15,16 @@
 #include "hwmodels/device_spec.h"
 #include "hwmodels/layer_residuals.h"
 #include "hwmodels/roofline.h"
+#include "layer_builders.h"
 #include "test_util.h"
 
 namespace hwnas {
 namespace {
 
+using test::Conv;
+using test::Elementwise;
+using test::Linear;
+using test::Net;
 using test::ThrowsWith;
 
 constexpr double kExact = 1e-12;
@@ -34,34 +39,6 @@ const char* kRooflineYaml =
     "  bandwidth_gbs: 50\n"
     "overhead_us: 4\n";
 
-Layer Conv(int cin, int cout, int k, int h, int groups = 1) {
-  Layer layer;
-  layer.op = LayerOp::kConv;
-  layer.cin = cin;
-  layer.cout = cout;
-  layer.kernel = k;
-  layer.groups = groups;
-  layer.padding = k / 2;
-  layer.h_in = h;
-  return layer;
-}
-
-Layer Elementwise(LayerOp op, int channels, int h) {
-  Layer layer{op, channels, channels, 1, 1, 1, 0, h, {}};
-  if (op == LayerOp::kGlobalAvgPool) layer.kernel = h;
-  return layer;
-}
-
-NetworkSpec Net(std::vector<Layer> layers) {
-  NetworkSpec spec;
-  spec.key = "fixture";
-  spec.in_channels = layers[0].cin;
-  spec.in_size = layers[0].h_in;
-  spec.classes = 10;
-  spec.layers = std::move(layers);
-  return spec;
-}
-
 // conv+bn+relu, a depthwise conv+bn and a 1x1 conv+bn, then an add of the block: the units
 // measured layer rows time.
 std::vector<std::vector<Layer>> Units(int width, int size) {
@@ -69,7 +46,7 @@ std::vector<std::vector<Layer>> Units(int width, int size) {
   add.residual_from = 3;
   return {{Conv(3, width, 3, size), Elementwise(LayerOp::kBatchNorm, width, size),
            Elementwise(LayerOp::kRelu, width, size)},
-          {Conv(width, width, 3, size, width), Elementwise(LayerOp::kBatchNorm, width, size)},
+          {Conv(width, width, 3, size, 1, width), Elementwise(LayerOp::kBatchNorm, width, size)},
           {Conv(width, width, 1, size), Elementwise(LayerOp::kBatchNorm, width, size)},
           {add}};
 }
@@ -189,7 +166,7 @@ TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfT
   // A network of widths and sizes between those measured, with a classifier no row measured.
   std::vector<Layer> layers;
   for (const auto& unit : Units(48, 14)) layers.insert(layers.end(), unit.begin(), unit.end());
-  layers.push_back({LayerOp::kLinear, 48, 10, 1, 1, 1, 0, 1, {}});
+  layers.push_back(Linear(48, 10));
   CostOptions options;
   options.batch = 2;
   options.breakdown = true;

@@ -27,11 +27,15 @@
 #include "core/errors.h"
 #include "hwmodels/device_model.h"
 #include "hwmodels/roofline.h"
+#include "layer_builders.h"
 #include "test_util.h"
 
 namespace hwnas {
 namespace {
 
+using test::Conv;
+using test::Elementwise;
+using test::Net;
 using test::TempDir;
 using test::ThrowsWith;
 
@@ -92,21 +96,6 @@ class RooflineTest : public ::testing::Test {
   TempDir dir_;
 };
 
-Layer Conv(int cin, int cout, int k, int h) {
-  Layer layer;
-  layer.op = LayerOp::kConv;
-  layer.cin = cin;
-  layer.cout = cout;
-  layer.kernel = k;
-  layer.padding = k / 2;
-  layer.h_in = h;
-  return layer;
-}
-
-Layer Elementwise(LayerOp op, int channels, int h) {
-  return {op, channels, channels, 1, 1, 1, 0, h, {}};
-}
-
 Layer LayerA() { return Conv(64, 64, 3, 32); }
 Layer LayerB() { return Conv(64, 64, 1, 64); }
 
@@ -121,16 +110,6 @@ const LayerCost& StepOf(const DeviceCost& cost, const std::string& op) {
   }
   EXPECT_NE(found, nullptr) << "no step " << op;
   return found ? *found : kNone;
-}
-
-NetworkSpec Net(std::vector<Layer> layers) {
-  NetworkSpec spec;
-  spec.key = "fixture";
-  spec.in_channels = layers[0].cin;
-  spec.in_size = layers[0].h_in;
-  spec.classes = 10;
-  spec.layers = std::move(layers);
-  return spec;
 }
 
 NetworkSpec WithPolicy(Layer layer, LayerPolicy policy) {
