@@ -105,10 +105,23 @@ std::vector<Candidate> Sampler::Ask(size_t n) {
   }
   Rng rng = root_.Fork(batches_++);
   const auto start = std::chrono::steady_clock::now();
-  pending_ = DoAsk(n, rng);
+  size_t queued = 0;
+  while (queued < enqueued_.size() && pending_.size() < n) {
+    const Candidate& candidate = enqueued_[queued++];
+    if (seen_.insert(space_.Format(candidate)).second) pending_.push_back(candidate);
+  }
+  enqueued_.erase(enqueued_.begin(), enqueued_.begin() + static_cast<long>(queued));
+  if (pending_.size() < n) {
+    auto proposed = DoAsk(n - pending_.size(), rng);
+    pending_.insert(pending_.end(), proposed.begin(), proposed.end());
+  }
   last_ask_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return pending_;
+}
+
+void Sampler::Enqueue(std::vector<Candidate> candidates) {
+  enqueued_.insert(enqueued_.end(), candidates.begin(), candidates.end());
 }
 
 void Sampler::Tell(std::vector<Observation> observations) {
@@ -137,7 +150,7 @@ std::vector<std::string> SamplerKinds() {
 
 SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
   config.ExpectKeys({"kind", "population", "tournament", "mutation_rate", "crossover_rate",
-                     "warmup", "pool", "max_train"});
+                     "warmup", "pool", "max_train", "enqueue"});
   SamplerOptions options;
   options.kind = config.Choice("kind", SamplerKinds());
   options.population = static_cast<int>(config.Int("population", 2, 1000000, options.population));
@@ -151,13 +164,31 @@ SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
   options.warmup = static_cast<int>(config.Int("warmup", 2, 1000000, options.warmup));
   options.pool = static_cast<int>(config.Int("pool", 1, 10000000, options.pool));
   options.max_train = static_cast<int>(config.Int("max_train", 2, 100000, options.max_train));
+  if (config.Has("enqueue")) {
+    const ConfigNode list = config.Child("enqueue");
+    if (!list.IsSequence()) list.Fail("a list of candidate strings");
+    for (const ConfigNode& item : list.Items()) {
+      options.enqueue.push_back({item.AsString(), item.Where() + ": " + item.key_path()});
+    }
+  }
   return options;
 }
 
 std::unique_ptr<Sampler> MakeSampler(const SamplerOptions& options, const SearchSpace& space,
                                      uint64_t seed, CostOracle costs) {
+  std::vector<Candidate> enqueued;
+  for (const auto& [text, where] : options.enqueue) {
+    try {
+      enqueued.push_back(space.Parse(text));  // valid, or it throws
+    } catch (const ConfigError& e) {
+      throw ConfigError(where + ": " + e.what());
+    }
+  }
   for (const auto& [name, factory] : Factories()) {
-    if (name == options.kind) return factory(options, space, seed, std::move(costs));
+    if (name != options.kind) continue;
+    auto sampler = factory(options, space, seed, std::move(costs));
+    sampler->Enqueue(std::move(enqueued));
+    return sampler;
   }
   throw ConfigError("unknown sampler kind '" + options.kind + "'; valid: " +
                     JoinNames(SamplerKinds()));

@@ -63,8 +63,12 @@ class Sampler {
   Sampler(const SearchSpace& space, uint64_t seed);
   virtual ~Sampler() = default;
 
-  // Up to n new candidates; fewer only when the space runs out.
+  // Up to n new candidates; fewer only when the space runs out. Enqueued candidates come
+  // first.
   std::vector<Candidate> Ask(size_t n);
+  // Candidates to evaluate before any the sampler proposes (a known-good network, a deployed
+  // baseline), as Optuna's enqueue_trial; the sampler learns from their results like any.
+  void Enqueue(std::vector<Candidate> candidates);
   // The results of the last Ask, in any order, one per asked candidate.
   void Tell(std::vector<Observation> observations);
 
@@ -94,6 +98,7 @@ class Sampler {
   double last_ask_seconds_ = 0;
   uint64_t batches_ = 0;
   std::vector<Candidate> pending_;
+  std::vector<Candidate> enqueued_;      // in order
   std::unordered_set<std::string> seen_;  // canonical strings
 };
 
@@ -117,6 +122,12 @@ struct SamplerOptions {
   int warmup = 10;             // guided: random candidates before the surrogate takes over
   int pool = 1000;             // guided: unevaluated candidates scored per ask
   int max_train = 400;         // guided: most observations the surrogate is fitted on
+  // Candidate strings evaluated first, each with where it was given ("file:line").
+  struct Enqueued {
+    std::string candidate;
+    std::string where;
+  };
+  std::vector<Enqueued> enqueue;
 };
 
 std::vector<std::string> SamplerKinds();
@@ -124,7 +135,9 @@ std::vector<std::string> SamplerKinds();
 SamplerOptions WithDefaultMutationRate(SamplerOptions options, const SearchSpace& space);
 // Reads a run YAML's `sampler:` mapping.
 SamplerOptions ReadSamplerOptions(const ConfigNode& config);
-// `costs` tells what the device models know before evaluation; `guided` needs it.
+// `costs` tells what the device models know before evaluation; `guided` needs it. Throws
+// ConfigError, at its file and line, for an enqueued string that is no valid candidate of
+// `space`.
 std::unique_ptr<Sampler> MakeSampler(const SamplerOptions& options, const SearchSpace& space,
                                      uint64_t seed, CostOracle costs = {});
 

@@ -130,6 +130,30 @@ TEST_P(SamplerTest, TellWithWrongCountThrows) {
   EXPECT_EQ(sampler->Ask(3).size(), 3u);
 }
 
+// Enqueued candidates come first, in order and once each (a repeat is dropped), across
+// batches; then the sampler's own proposals, which never repeat them.
+TEST_P(SamplerTest, EnqueuedCandidatesComeFirstInOrderThenTheSamplersOwn) {
+  const auto space = Small();
+  SamplerOptions options;
+  options.kind = GetParam();
+  options.population = 4;
+  options.tournament = 2;
+  options.warmup = 2;
+  const std::vector<std::string> queue = {"a=2;b=2;c=1", "a=0;b=1;c=0", "a=2;b=2;c=1",
+                                          "a=1;b=0;c=1"};
+  for (const auto& text : queue) options.enqueue.push_back({text, "fixture.yaml:1"});
+  auto sampler = MakeSampler(options, *space, 3,
+                             [&](const Candidate& c) { return Preview(*space, c); });
+  const auto first = Strings(*space, Round(*sampler, *space, 2));
+  EXPECT_EQ(first, (std::vector<std::string>{"a=2;b=2;c=1", "a=0;b=1;c=0"}));
+  const auto second = Strings(*space, Round(*sampler, *space, 4));
+  ASSERT_EQ(second.size(), 4u);
+  EXPECT_EQ(second[0], "a=1;b=0;c=1");
+  std::set<std::string> all(first.begin(), first.end());
+  all.insert(second.begin(), second.end());
+  EXPECT_EQ(all.size(), 6u) << "a repeat";
+}
+
 TEST_P(SamplerTest, NeverRepeatsAndProposesOnlyValidCandidates) {
   const auto space = Nb201();
   auto sampler = Make(*space, 2);
@@ -215,6 +239,14 @@ TEST(ReadSamplerOptions, ErrorsNameLineAndChoices) {
   EXPECT_TRUE(ThrowsWith<ConfigError>(
       [&] { read("kind: evolution\npopulation: 10\ntournament: 11\n"); },
       {"fixture_sampler.yaml:3: tournament: must not exceed the population (10)"}));
+  // An enqueued string is checked against the space when the sampler is made.
+  const auto space = Small();
+  auto make = [&](const std::string& yaml) { MakeSampler(read(yaml), *space, 0); };
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      [&] { make("kind: random\nenqueue:\n  - a=0;b=0;c=0\n  - a=0;b=9;c=0\n"); },
+      {"fixture_sampler.yaml:4: enqueue[1]: candidate 'a=0;b=9;c=0': knob 'b'"}));
+  EXPECT_TRUE(ThrowsWith<ConfigError>([&] { make("kind: random\nenqueue: a=0;b=0;c=0\n"); },
+                                      {"fixture_sampler.yaml:2: enqueue: a list of candidate"}));
   const auto options = read("kind: evolution\npopulation: 30\nmutation_rate: 0.5\n");
   EXPECT_EQ(options.population, 30);
   EXPECT_EQ(options.mutation_rate, 0.5);
