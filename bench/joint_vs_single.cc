@@ -109,6 +109,9 @@ int Main(int argc, char** argv) {
     const std::string space = WriteSpace(base.space_path, s, dir);
     YAML::Node run = YAML::Load(base.text);
     run["space"] = space;
+    // Every setting searches from its sampler alone: the run's enqueued baselines would hand
+    // (a) the answers of (e), and they are no candidates of the cut spaces.
+    if (run["sampler"].IsMap()) run["sampler"].remove("enqueue");
     const std::string run_path = dir + "/run.yaml";
     std::ofstream(run_path) << run;
     for (const std::string& seed : Split(seeds_text)) {
