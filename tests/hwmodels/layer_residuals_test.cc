@@ -55,7 +55,9 @@ UnitSignature Unit(const std::string& ops, UnitShape shape) { return {ops, shape
 
 TEST(LayerResiduals, ResidualsThatAgreeGiveExactlyTheirFactorAndUnknownOpsGiveOne) {
   LayerResiduals residuals(3);
-  for (int cin : {8, 16, 32, 64, 128}) residuals.Add(Unit("conv+bn/fp32", {cin, 32, 28, 3, 1, 1}), 0.25);
+  for (int cin : {8, 16, 32, 64, 128}) {
+    residuals.Add(Unit("conv+bn/fp32", {cin, 32, 28, 3, 1, 1}), 0.25);
+  }
   EXPECT_EQ(residuals.size(), 5u);
   for (const UnitShape& query : {UnitShape{8, 32, 28, 3, 1, 1}, UnitShape{1000, 7, 3, 7, 2, 64}}) {
     EXPECT_NEAR(residuals.Factor(Unit("conv+bn/fp32", query)), std::exp(0.25), kExact);
@@ -128,7 +130,8 @@ TEST(LayerResiduals, BadYamlSaysWhereAndWhat) {
   EXPECT_TRUE(ThrowsWith<ConfigError>(parse("  neighbours: 3\n  unit: {}\n"),
                                       {"unknown key 'unit'", "valid keys: neighbours, units"}));
   // Only a calibrated device has measured residuals.
-  const std::string roofline = std::string(kRooflineYaml) + "residuals:\n  neighbours: 3\n  units: {}\n";
+  const std::string roofline =
+      std::string(kRooflineYaml) + "residuals:\n  neighbours: 3\n  units: {}\n";
   EXPECT_TRUE(ThrowsWith<ConfigError>(
       [&] { MakeDeviceModel(ConfigNode::LoadString(roofline, "dev.yaml"), "dev.yaml"); },
       {"dev.yaml:10", "only a calibrated device"}));
@@ -178,8 +181,8 @@ TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfT
   for (size_t i = 0; i < raw.layers.size(); ++i) {
     const bool measured = raw.layers[i].op != "linear";
     if (!measured) linear_ms = raw.layers[i].latency_ms;
-    EXPECT_NEAR(corrected.layers[i].latency_ms, raw.layers[i].latency_ms * (measured ? kSlower : 1.0),
-                1e-9 * raw.layers[i].latency_ms)
+    const double expected = raw.layers[i].latency_ms * (measured ? kSlower : 1.0);
+    EXPECT_NEAR(corrected.layers[i].latency_ms, expected, 1e-9 * raw.layers[i].latency_ms)
         << raw.layers[i].op;
   }
   EXPECT_GT(linear_ms, 0.0);
