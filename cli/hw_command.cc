@@ -201,6 +201,10 @@ int RunCalibrate(const Args& args) {
   std::ostringstream record;
   std::vector<std::string> fitted_nets;
   if (args.Has("against")) {
+    if (args.Has("kinds")) {
+      throw ConfigError("hwnas hw calibrate: --kinds selects rows of --measurements; a table "
+                        "device (--against) holds whole networks only");
+    }
     auto truth = TableTruth(args, "calibrate");
     const auto wanted = static_cast<size_t>(args.Int("samples", 1, 1 << 20).value_or(100));
     if (truth.size() < wanted) {
