@@ -451,7 +451,9 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
     const size_t lead = LeadLayer(layers, step);
     const Layer& lead_layer = layers[lead].second;
     const Precision precision = ResolvePrecision(device, lead_layer, options);
-    if (precision.error.empty() && (s == 0 || unit_of[s] != unit_of[s - 1])) {
+    // Signatures cost string building, so only a device with residuals or a caller asking pays.
+    if ((residuals || units) && precision.error.empty() &&
+        (s == 0 || unit_of[s] != unit_of[s - 1])) {
       size_t end = s;
       while (end < steps.size() && unit_of[end] == unit_of[s]) ++end;
       signatures.push_back(SignatureOf(layers, step.begin, steps[end - 1].end, lead,
