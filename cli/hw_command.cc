@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/network_sources.h"
 #include "cli/run_selection.h"
 #include "cli/table_output.h"
 #include "core/atomic_file.h"
@@ -66,26 +67,6 @@ std::string DeviceFlag(const Args& args, const std::string& flag) {
   return path;
 }
 
-// Networks named by --nets, --space with --candidate, or --db with --run.
-std::vector<NetworkSpec> NetworksToCost(const Args& args) {
-  if (args.Has("nets")) return LoadNetsFile(args.Require("nets"));
-  if (args.Has("candidate")) {
-    const auto space = LoadSearchSpace(args.Require("space"));
-    return {space->Expand(space->Parse(args.Require("candidate")))};
-  }
-  if (args.Has("db")) {
-    const Store store(args.Require("db"), Store::Mode::kMustExist);
-    const RunRecord run = SelectedRun(args, store);
-    const auto space = RunSpace(run);
-    std::vector<NetworkSpec> nets;
-    for (const auto& record : store.RunEvaluations(run.id)) {
-      nets.push_back(space->Expand(space->Parse(record.canonical)));
-    }
-    return nets;
-  }
-  throw ConfigError("hwnas hw predict: give --nets FILE, --space FILE --candidate STR, or --db FILE");
-}
-
 Dtype ReadDtype(const Args& args) {
   std::vector<std::string> names = DtypeNames();
   names.erase(std::find(names.begin(), names.end(), "mixed"));
@@ -124,7 +105,7 @@ int RunPredict(const Args& args) {
   TableOutput table(columns);
   int failures = 0;
   const Dtype dtype = ReadDtype(args);
-  for (auto& spec : NetworksToCost(args)) {
+  for (auto& spec : ReadNetworkSources(args, "hwnas hw predict").nets) {
     ApplyDtype(dtype, spec);
     const DeviceCost cost = device->Cost(spec, options);
     failures += !cost.ok;

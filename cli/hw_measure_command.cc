@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/network_sources.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "hwmodels/host/host_measure.h"
@@ -17,7 +18,8 @@ namespace hwnas {
 namespace {
 
 int Measure(const Args& args) {
-  const std::string nets_path = args.Require("nets");
+  const NetworkSources sources = ReadNetworkSources(args, "hwnas hw measure");
+  const std::string where = args.String("nets").value_or(args.String("db").value_or("--candidate"));
   const std::string out = args.Require("out");
   HostMeasureOptions options;
   options.layers = args.Has("layers");
@@ -27,14 +29,18 @@ int Measure(const Args& args) {
   options.timing.warmups = static_cast<int>(args.Int("warmups", 0, 1'000'000).value_or(10));
   options.seed = static_cast<uint64_t>(args.Int("seed", 0, INT64_MAX).value_or(0));
 
-  const auto nets = LoadNetsFile(nets_path);
+  // A candidate runs as this host deploys its policy; a nets file names its dtypes itself.
+  std::vector<NetworkSpec> nets;
+  for (const auto& spec : sources.nets) {
+    nets.push_back(sources.candidates ? HostDeployable(spec) : spec);
+  }
   // Refuse a layer the host cannot run before spending minutes on the nets ahead of it.
   for (const auto& spec : nets) {
     for (size_t i = 0; i < spec.layers.size(); ++i) {
       try {
         HostLayerPrecision(spec.layers[i], i);
       } catch (const UnsupportedError& e) {
-        throw UnsupportedError(nets_path + ": net " + spec.key + ": " + e.what());
+        throw UnsupportedError(where + ": net " + spec.key + ": " + e.what());
       }
     }
   }
@@ -80,6 +86,10 @@ Command HwMeasureCommand() {
           "time networks (--layers: and each layer) on this machine: a host-cpu measurement CSV",
           {{"nets", "FILE",
             "networks, one JSON object a line (hwmodels/net_file.h); dtype fp32|int8|bf16"},
+           {"space", "FILE", "search space of --candidate"},
+           {"candidate", "STR", "one candidate string of --space, deployed as the host runs it"},
+           {"db", "FILE", "results database: measure every candidate of a run"},
+           {"run", "ID", "run id with --db (default: the newest run)"},
            {"out", "CSV", "measurement rows to write (hwmodels/measurement.h)"},
            {"layers", "", "also time every conv, linear, add and gap step alone"},
            {"batch", "N", "images per pass (default 1)"},

@@ -2,9 +2,11 @@
 // and data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <utility>
 
 #include "test_util.h"
 
@@ -155,6 +157,33 @@ TEST_F(HwCliTest, CalibratedEdgeTpuRanksNb201LikeItsMeasurements) {
   EXPECT_EQ(r.err, "edgetpu-calibrated: left out 100 measurements the device was fitted on\n");
 }
 
+// A search candidate is timed as this host deploys its policy: 8 bits or fewer run in int8.
+TEST_F(HwCliTest, MeasureTimesACandidateAsTheHostDeploysIt) {
+  const std::string tiny =
+      "stem.width=4;stem=P;s1.depth=1;s1.width=4;s1.b1.k=3;s1.b1.e=1;s1.b1.dw=P;s1.b1.proj=P;"
+      "s2.depth=1;s2.width=8;s2.b1.k=3;s2.b1.e=1;s2.b1.dw=P;s2.b1.proj=P;s3.depth=1;s3.width=16;"
+      "s3.b1.k=3;s3.b1.e=1;s3.b1.dw=P;s3.b1.proj=P;fc=P";
+  for (const auto& [policy, dtype] : {std::pair{"w32a32", "fp32"}, {"w4a4", "int8"}}) {
+    std::string candidate = tiny;
+    for (size_t at; (at = candidate.find('P')) != std::string::npos;) candidate.replace(at, 1, policy);
+    const std::string out = dir_.File("fixture_measured.csv");
+    const auto r = Hwnas({"hw", "measure", "--space", SourcePath("configs/spaces/fmnist.yaml"),
+                          "--candidate", candidate, "--reps", "3", "--warmups", "1", "--out", out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = SplitLines(test::ReadFile(out));
+    ASSERT_EQ(lines.size(), 2u);  // the header and the network's row
+    const auto header = SplitFields(lines[0]);
+    const auto row = SplitFields(lines[1]);
+    auto field = [&](const std::string& name) {
+      return row.at(std::find(header.begin(), header.end(), name) - header.begin());
+    };
+    EXPECT_EQ(field("net"), candidate);
+    EXPECT_EQ(field("dtype"), dtype);
+    EXPECT_GT(std::stod(field("min_us")), 0);
+    EXPECT_LE(std::stod(field("min_us")), std::stod(field("median_us")));
+  }
+}
+
 TEST_F(HwCliTest, BadFlagsAreOneLineErrors) {
   const std::vector<std::string> predict = {"hw", "predict", "--device", "h100", "--nets", Nets()};
   auto with = [&](std::vector<std::string> extra) {
@@ -172,6 +201,8 @@ TEST_F(HwCliTest, BadFlagsAreOneLineErrors) {
   ExpectOneLineError(Hwnas({"hw", "predict", "--nets", Nets()}), {"--device is required"});
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "h100"}),
                      {"give --nets FILE, --space FILE --candidate STR, or --db FILE"});
+  ExpectOneLineError(Hwnas({"hw", "measure", "--out", dir_.File("fixture_out.csv")}),
+                     {"hwnas hw measure: give --nets FILE"});
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "tpu9000", "--nets", Nets()}),
                      {"--device: unknown device 'tpu9000'; valid: bitfusion, edgegpu,",
                       "(or a path to a device .yaml)"});
