@@ -33,7 +33,7 @@ class GaussianProcess {
   };
 
   // Needs at least two points; all inputs alike in length. Without `fixed`, the
-  // hyperparameters maximise the marginal likelihood over the grid (128 factorisations);
+  // hyperparameters maximise the marginal likelihood over the grid (about 70 factorisations);
   // with it, one factorisation.
   void Fit(const std::vector<GpInput>& inputs, const std::vector<double>& targets,
            const Hyperparameters* fixed = nullptr);
