@@ -22,6 +22,7 @@
 #include "core/rank_correlation.h"
 #include "hwmodels/calibration_record.h"
 #include "hwmodels/device_spec.h"
+#include "hwmodels/host/host_network.h"
 #include "hwmodels/measured_network.h"
 #include "hwmodels/net_file.h"
 #include "hwmodels/validation.h"
@@ -35,7 +36,8 @@ const std::string kHome = HWNAS_SOURCE_DIR;
 
 std::string Path(const std::string& relative) { return kHome + "/" + relative; }
 
-// The layers a device costs, as text: networks with equal keys look the same to any model.
+// The layers a device costs and their bits, as text: networks with equal keys look the same to
+// any model.
 std::string CostedLayersKey(const NetworkSpec& spec, bool prunes) {
   std::string key;
   for (const auto& l : spec.layers) {
@@ -43,7 +45,8 @@ std::string CostedLayersKey(const NetworkSpec& spec, bool prunes) {
     key += std::string(LayerOpName(l.op)) + ":" + std::to_string(l.cin) + "," +
            std::to_string(l.cout) + "," + std::to_string(l.kernel) + "," +
            std::to_string(l.stride) + "," + std::to_string(l.groups) + "," +
-           std::to_string(l.h_in) + ";";
+           std::to_string(l.h_in) + ",w" + std::to_string(l.policy.w_bits) + "a" +
+           std::to_string(l.policy.a_bits) + ";";
   }
   return key;
 }
@@ -86,17 +89,27 @@ void PrintRow(const Case& c) {
               CeilingKendall(c.truth, prunes), c.target.c_str());
 }
 
-// Measurement rows of `files` the device was not fitted on, optionally of one mode and kind.
+// Measurement rows of `files` the device was not fitted on, of one mode. Their nets are those
+// of `nets_file`, or candidates of `space_file` as `hw measure --candidate` timed them.
 std::vector<MeasuredNetwork> HeldOutRows(const std::string& device, const std::string& files,
                                          const std::string& nets_file, const std::string& mode,
-                                         TimingStatistic timing = TimingStatistic::kMedian) {
+                                         TimingStatistic timing = TimingStatistic::kMedian,
+                                         const std::string& space_file = "") {
   const CalibrationRecord record =
       ReadCalibrationRecord(Path("configs/devices/" + device + ".yaml"));
   std::map<std::string, NetworkSpec> nets;
-  for (auto& spec : LoadNetsFile(Path(nets_file))) nets.emplace(spec.key, std::move(spec));
+  if (!nets_file.empty()) {
+    for (auto& spec : LoadNetsFile(Path(nets_file))) nets.emplace(spec.key, std::move(spec));
+  }
   std::vector<Measurement> rows;
   for (auto& row : LoadMeasurements(Path(files))) {
     if (!record.Covers(row) && row.IsNetwork() && row.mode == mode) rows.push_back(row);
+  }
+  if (!space_file.empty()) {
+    const auto space = LoadSearchSpace(Path(space_file));
+    for (const auto& row : rows) {
+      nets.emplace(row.net, HostDeployable(space->Expand(space->Parse(row.net))));
+    }
   }
   return PairMeasurements(rows, nets, timing);
 }
@@ -180,6 +193,11 @@ int main() {
                                      "data/host-cpu/validation_nets.jsonl", "graph", timing),
                          ">=90% within10"});
       }
+      // The space the default search runs, from another run than the one calibrated on.
+      cases.push_back({"host-cpu", "fmnist candidates, another run, min",
+                       HeldOutRows("host-cpu", "data/host-cpu/fmnist_validation_measurements.csv",
+                                   "", "graph", TimingStatistic::kMin, "configs/spaces/fmnist.yaml"),
+                       "-"});
     }
     for (const auto& c : cases) PrintRow(c);
     PrintLutSums();

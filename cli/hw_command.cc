@@ -21,6 +21,7 @@
 #include "hwmodels/calibration.h"
 #include "hwmodels/calibration_record.h"
 #include "hwmodels/dtype.h"
+#include "hwmodels/host/host_network.h"
 #include "hwmodels/measured_network.h"
 #include "hwmodels/net_file.h"
 #include "hwmodels/validation.h"
@@ -39,10 +40,25 @@ std::vector<std::string> SplitList(const std::string& text) {
   return items;
 }
 
-std::map<std::string, NetworkSpec> NetsById(const Args& args) {
+// The networks measurement rows name: those of --nets, and with --space, rows whose net is a
+// candidate string of that space, as `hw measure --candidate` timed it (HostDeployable).
+std::map<std::string, NetworkSpec> NetsById(const Args& args,
+                                            const std::vector<Measurement>& rows) {
   std::map<std::string, NetworkSpec> nets;
   if (const auto path = args.String("nets")) {
     for (auto& spec : LoadNetsFile(*path)) nets.emplace(spec.key, std::move(spec));
+  }
+  if (const auto space_path = args.String("space")) {
+    const auto space = LoadSearchSpace(*space_path);
+    for (const auto& row : rows) {
+      if (nets.count(row.net)) continue;
+      try {
+        nets.emplace(row.net, HostDeployable(space->Expand(space->Parse(row.net))));
+      } catch (const ConfigError& e) {
+        throw ConfigError("--measurements: net '" + row.net + "' is in no --nets file and is no " +
+                          "candidate of " + *space_path + ": " + e.what());
+      }
+    }
   }
   return nets;
 }
@@ -198,7 +214,8 @@ int RunCalibrate(const Args& args) {
     record << "  table_device: " << args.Require("against") << "\n  space: "
            << args.Require("space") << "\n  fitted_candidates: " << YamlList(fitted_nets) << "\n";
   } else {
-    const auto nets = NetsById(args);
+    const std::vector<Measurement> measured = LoadAllMeasurements(args);
+    const auto nets = NetsById(args, measured);
     std::vector<std::string> ids;
     for (const auto& [id, spec] : nets) ids.push_back(id);
     const double holdout = args.Double("holdout-nets").value_or(0.0);
@@ -226,8 +243,8 @@ int RunCalibrate(const Args& args) {
     }
     // Rows of held-out networks, layers included, stay unseen.
     std::vector<Measurement> rows;
-    for (auto& row : LoadAllMeasurements(args)) {
-      if (!held.count(row.net) && kinds.count(row.kind)) rows.push_back(std::move(row));
+    for (const auto& row : measured) {
+      if (!held.count(row.net) && kinds.count(row.kind)) rows.push_back(row);
     }
     if (rows.empty()) throw ConfigError("hwnas hw calibrate: no measurements of those kinds");
     samples = PairMeasurements(rows, nets, ReadTiming(args));
@@ -240,7 +257,8 @@ int RunCalibrate(const Args& args) {
     record << "  timing: " << args.Choice("timing", {"median", "min"}, "median")
            << "\n  measurements: " << YamlList(relative)
            << "\n  kinds: " << YamlList(std::vector<std::string>(kinds.begin(), kinds.end()))
-           << "\n  nets: '" << args.String("nets").value_or("") << "'\n  fitted_nets: "
+           << "\n  nets: '" << args.String("nets").value_or("") << "'\n  space: '"
+           << args.String("space").value_or("") << "'\n  fitted_nets: "
            << YamlList(fitted_nets) << "\n  held_out_nets: "
            << YamlList(std::vector<std::string>(held.begin(), held.end())) << "\n";
   }
@@ -290,9 +308,10 @@ int RunValidate(const Args& args) {
   if (args.Has("against")) {
     truth = TableTruth(args, "validate");
   } else {
-    const auto nets = NetsById(args);
+    std::vector<Measurement> measured = LoadAllMeasurements(args);
+    const auto nets = NetsById(args, measured);
     std::vector<Measurement> rows;
-    for (auto& row : LoadAllMeasurements(args)) {
+    for (auto& row : measured) {
       if (fitted.Covers(row)) {
         ++excluded;
       } else {
@@ -372,7 +391,8 @@ Command HwCalibrateCommand() {
            {"kinds", "K,...", "fit only rows of these kinds: conv linear add gap net (default all)"},
            {"neighbours", "K", "correct each layer by the residuals of the K nearest measured layers; 0 = none (default 3)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
-           {"space", "FILE", "with --against: the space whose candidates it measured"},
+           {"space", "FILE",
+            "the space whose candidates were measured: with --against, or as --measurements net ids"},
            {"samples", "N", "with --against: candidates to fit on (default 100)"},
            {"dtype", "D", "with --against: how the measured networks ran, e.g. int8 (default fp32)"},
            {"seed", "N", "seed of the held-out or sampled draw (default 1)"},
@@ -390,7 +410,8 @@ Command HwValidateCommand() {
            {"nets", "FILE", "networks the measurements' net rows refer to"},
            {"timing", "T", "median | min of each row's repetitions (default median)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
-           {"space", "FILE", "with --against: the space whose candidates it measured"},
+           {"space", "FILE",
+            "the space whose candidates were measured: with --against, or as --measurements net ids"},
            {"dtype", "D", "with --against: how the measured networks ran, e.g. int8 (default fp32)"},
            {"kind", "K", "only rows of this kind: net conv linear add gap"},
            {"mode", "M", "only rows of this mode: graph | eager"},

@@ -181,7 +181,19 @@ TEST_F(HwCliTest, MeasureTimesACandidateAsTheHostDeploysIt) {
     EXPECT_EQ(field("dtype"), dtype);
     EXPECT_GT(std::stod(field("min_us")), 0);
     EXPECT_LE(std::stod(field("min_us")), std::stod(field("median_us")));
+    // Its row validates a device with --space naming the candidate's space, and not without.
+    const auto validated = Hwnas({"hw", "validate", "--device", "host-cpu", "--measurements", out,
+                                  "--space", SourcePath("configs/spaces/fmnist.yaml"),
+                                  "--format", "csv"});
+    ASSERT_EQ(validated.exit_code, 0) << validated.err;
+    EXPECT_EQ(SplitFields(SplitLines(validated.out).at(1)).at(1), "1");  // all: 1 row
+    ExpectOneLineError(Hwnas({"hw", "validate", "--device", "host-cpu", "--measurements", out}),
+                       {"network '" + candidate.substr(0, 20)});
   }
+  ExpectOneLineError(Hwnas({"hw", "validate", "--device", "host-cpu", "--measurements",
+                            SourcePath("data/host-cpu/validation_measurements.csv"), "--space",
+                            SourcePath("configs/spaces/fmnist.yaml")}),
+                     {"--measurements: net 'v0' is in no --nets file and is no candidate of"});
 }
 
 TEST_F(HwCliTest, BadFlagsAreOneLineErrors) {
