@@ -196,7 +196,8 @@ int main() {
       // The space the default search runs, from another run than the one calibrated on.
       cases.push_back({"host-cpu", "fmnist candidates, another run, min",
                        HeldOutRows("host-cpu", "data/host-cpu/fmnist_validation_measurements.csv",
-                                   "", "graph", TimingStatistic::kMin, "configs/spaces/fmnist.yaml"),
+                                   "", "graph", TimingStatistic::kMin,
+                                   "configs/spaces/fmnist.yaml"),
                        "-"});
     }
     for (const auto& c : cases) PrintRow(c);
