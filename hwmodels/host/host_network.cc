@@ -106,8 +106,13 @@ NetworkSpec HostDeployable(const NetworkSpec& spec) {
     LayerPolicy& p = layer.policy;
     const bool quantized = p.w_bits <= 8 || p.a_bits <= 8;
     const double rank_ratio = p.rank_ratio;
+    const FloatFormat float_format = p.float_format;
     p = LayerPolicy{};
-    if (quantized) p.w_bits = p.a_bits = 8;
+    if (quantized) {
+      p.w_bits = p.a_bits = 8;
+    } else {
+      p.float_format = float_format;  // a bf16 layer runs in bf16; one the host lacks is refused
+    }
     if (rank_ratio < 1 && layer.groups == 1) {
       const int inputs = layer.op == LayerOp::kConv ? layer.cin * layer.kernel * layer.kernel : layer.cin;
       const int rank = std::max(1, static_cast<int>(std::lround(rank_ratio * std::min(layer.cout, inputs))));

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hwmodels/host/host_network.h"
 #include "hwmodels/host/random_nets.h"
 #include "hwmodels/net_file.h"
 #include "test_util.h"
@@ -25,6 +26,39 @@ NetworkSpec SmallNet(const std::string& dtype, const test::TempDir& dir) {
           R"({"op": "gap"}, {"op": "linear", "cin": 8, "cout": 10}]})"
           "\n");
   return LoadNetsFile(path)[0];
+}
+
+// What the host runs of a compressed layer: int8 at 8 bits or fewer, its float format
+// otherwise, a low rank as two layers, and no sparsity (dense kernels only).
+TEST(HostDeployable, MapsEachPolicyToAKernelTheHostHas) {
+  auto conv = [](LayerPolicy policy) {
+    Layer layer;
+    layer.op = LayerOp::kConv;
+    layer.cin = 16;
+    layer.cout = 32;
+    layer.kernel = 3;
+    layer.padding = 1;
+    layer.h_in = 8;
+    layer.policy = policy;
+    NetworkSpec spec;
+    spec.layers = {layer};
+    return HostDeployable(spec).layers;
+  };
+  const auto int8 = conv({.w_bits = 4, .a_bits = 32, .sparsity = 0.5});
+  ASSERT_EQ(int8.size(), 1u);
+  EXPECT_EQ(int8[0].policy, (LayerPolicy{.w_bits = 8, .a_bits = 8}));
+  const auto bf16 = conv({.sparsity = 0.75, .float_format = FloatFormat::kBf16});
+  ASSERT_EQ(bf16.size(), 1u);
+  EXPECT_EQ(bf16[0].policy, (LayerPolicy{.float_format = FloatFormat::kBf16}));
+  // Rank 1/4 of min(32, 16 x 3 x 3) = 8: a 3x3 conv to 8 channels, then a 1x1 conv to 32.
+  const auto low_rank = conv({.rank_ratio = 0.25});
+  ASSERT_EQ(low_rank.size(), 2u);
+  EXPECT_EQ(low_rank[0].cout, 8);
+  EXPECT_EQ(low_rank[0].kernel, 3);
+  EXPECT_EQ(low_rank[1].cin, 8);
+  EXPECT_EQ(low_rank[1].cout, 32);
+  EXPECT_EQ(low_rank[1].kernel, 1);
+  EXPECT_TRUE(low_rank[1].policy.IsDense());
 }
 
 TEST(HostMeasure, TimeRepeatedKeepsMedianBetweenMinAndMax) {
