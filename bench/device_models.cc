@@ -36,7 +36,7 @@ const std::string kHome = HWNAS_SOURCE_DIR;
 
 std::string Path(const std::string& relative) { return kHome + "/" + relative; }
 
-// The layers a device costs and their bits, as text: networks with equal keys look the same to
+// The layers a device costs and their precision, as text: networks with equal keys look the same to
 // any model.
 std::string CostedLayersKey(const NetworkSpec& spec, bool prunes) {
   std::string key;
@@ -46,7 +46,7 @@ std::string CostedLayersKey(const NetworkSpec& spec, bool prunes) {
            std::to_string(l.cout) + "," + std::to_string(l.kernel) + "," +
            std::to_string(l.stride) + "," + std::to_string(l.groups) + "," +
            std::to_string(l.h_in) + ",w" + std::to_string(l.policy.w_bits) + "a" +
-           std::to_string(l.policy.a_bits) + ";";
+           std::to_string(l.policy.a_bits) + std::string(FloatFormatName(l.policy.float_format)) + ";";
   }
   return key;
 }

@@ -10,7 +10,6 @@
 
 #include "cli/command.h"
 #include "cli/network_sources.h"
-#include "cli/run_selection.h"
 #include "cli/table_output.h"
 #include "core/atomic_file.h"
 #include "core/config_node.h"
@@ -21,7 +20,6 @@
 #include "hwmodels/calibration.h"
 #include "hwmodels/calibration_record.h"
 #include "hwmodels/dtype.h"
-#include "hwmodels/host/host_network.h"
 #include "hwmodels/measured_network.h"
 #include "hwmodels/net_file.h"
 #include "hwmodels/validation.h"
@@ -51,13 +49,9 @@ std::map<std::string, NetworkSpec> NetsById(const Args& args,
   if (const auto space_path = args.String("space")) {
     const auto space = LoadSearchSpace(*space_path);
     for (const auto& row : rows) {
-      if (nets.count(row.net)) continue;
-      try {
-        nets.emplace(row.net, HostDeployable(space->Expand(space->Parse(row.net))));
-      } catch (const ConfigError& e) {
-        throw ConfigError("--measurements: net '" + row.net + "' is in no --nets file and is no " +
-                          "candidate of " + *space_path + ": " + e.what());
-      }
+      // Layer rows timed alone belong to no network.
+      if (row.net.empty() || nets.count(row.net)) continue;
+      nets.emplace(row.net, DeployedCandidate(*space, *space_path, row.net, row.origin));
     }
   }
   return nets;
@@ -392,7 +386,8 @@ Command HwCalibrateCommand() {
            {"neighbours", "K", "correct each layer by the residuals of the K nearest measured layers; 0 = none (default 3)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE",
-            "the space whose candidates were measured (--against, or --measurements net ids)"},
+            "the space of the candidates measured (--against), or of --measurements net ids, "
+            "costed as hw measure deployed them"},
            {"samples", "N", "with --against: candidates to fit on (default 100)"},
            {"dtype", "D", "with --against: how the measured networks ran, e.g. int8 (default fp32)"},
            {"seed", "N", "seed of the held-out or sampled draw (default 1)"},
@@ -411,7 +406,8 @@ Command HwValidateCommand() {
            {"timing", "T", "median | min of each row's repetitions (default median)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE",
-            "the space whose candidates were measured (--against, or --measurements net ids)"},
+            "the space of the candidates measured (--against), or of --measurements net ids, "
+            "costed as hw measure deployed them"},
            {"dtype", "D", "with --against: how the measured networks ran, e.g. int8 (default fp32)"},
            {"kind", "K", "only rows of this kind: net conv linear add gap"},
            {"mode", "M", "only rows of this mode: graph | eager"},

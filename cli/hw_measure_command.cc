@@ -3,6 +3,7 @@
 // mixed-precision networks to measure.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/command.h"
@@ -19,7 +20,6 @@ namespace {
 
 int Measure(const Args& args) {
   const NetworkSources sources = ReadNetworkSources(args, "hwnas hw measure");
-  const std::string where = args.String("nets").value_or(args.String("db").value_or("--candidate"));
   const std::string out = args.Require("out");
   HostMeasureOptions options;
   options.layers = args.Has("layers");
@@ -29,6 +29,11 @@ int Measure(const Args& args) {
   options.timing.warmups = static_cast<int>(args.Int("warmups", 0, 1'000'000).value_or(10));
   options.seed = static_cast<uint64_t>(args.Int("seed", 0, INT64_MAX).value_or(0));
 
+  // A wrong --out folder is found before minutes of timing, not after.
+  const auto folder = std::filesystem::absolute(out).parent_path();
+  if (!std::filesystem::is_directory(folder)) {
+    throw IoError("--out " + out + ": no such folder " + folder.string());
+  }
   // A candidate runs as this host deploys its policy; a nets file names its dtypes itself.
   std::vector<NetworkSpec> nets;
   for (const auto& spec : sources.nets) {
@@ -40,7 +45,7 @@ int Measure(const Args& args) {
       try {
         HostLayerPrecision(spec.layers[i], i);
       } catch (const UnsupportedError& e) {
-        throw UnsupportedError(where + ": net " + spec.key + ": " + e.what());
+        throw UnsupportedError(sources.where + ": net " + spec.key + ": " + e.what());
       }
     }
   }

@@ -23,8 +23,8 @@ std::vector<MeasuredNetwork> PairMeasurements(const std::vector<Measurement>& ro
     if (row.IsNetwork()) {
       const auto it = nets.find(row.net);
       if (it == nets.end()) {
-        throw ConfigError(row.source + ": network '" + row.net +
-                          "' is not in the nets file (give it with --nets)");
+        throw ConfigError(row.origin + ": network '" + row.net + "' is in no nets file (give it " +
+                          "with --nets, or its candidates' search space with --space)");
       }
       m.spec = it->second;
       ApplyDtype(dtype, m.spec);

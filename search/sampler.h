@@ -127,7 +127,7 @@ struct SamplerOptions {
     std::string candidate;
     std::string where;
   };
-  std::vector<Enqueued> enqueue = {};  // initialised so designated initialisers may omit it
+  std::vector<Enqueued> enqueue = {};  // `= {}`: -Wmissing-field-initializers, where omitted
 };
 
 std::vector<std::string> SamplerKinds();

@@ -165,7 +165,9 @@ TEST_F(HwCliTest, MeasureTimesACandidateAsTheHostDeploysIt) {
       "s3.b1.k=3;s3.b1.e=1;s3.b1.dw=P;s3.b1.proj=P;fc=P";
   for (const auto& [policy, dtype] : {std::pair{"w32a32", "fp32"}, {"w4a4", "int8"}}) {
     std::string candidate = tiny;
-    for (size_t at; (at = candidate.find('P')) != std::string::npos;) candidate.replace(at, 1, policy);
+    for (size_t at; (at = candidate.find('P')) != std::string::npos;) {
+      candidate.replace(at, 1, policy);
+    }
     const std::string out = dir_.File("fixture_measured.csv");
     const auto r = Hwnas({"hw", "measure", "--space", SourcePath("configs/spaces/fmnist.yaml"),
                           "--candidate", candidate, "--reps", "3", "--warmups", "1", "--out", out});
@@ -193,7 +195,8 @@ TEST_F(HwCliTest, MeasureTimesACandidateAsTheHostDeploysIt) {
   ExpectOneLineError(Hwnas({"hw", "validate", "--device", "host-cpu", "--measurements",
                             SourcePath("data/host-cpu/validation_measurements.csv"), "--space",
                             SourcePath("configs/spaces/fmnist.yaml")}),
-                     {"--measurements: net 'v0' is in no --nets file and is no candidate of"});
+                     {"validation_measurements.csv:2: net 'v0' is in no --nets file and is no "
+                      "candidate of"});
 }
 
 TEST_F(HwCliTest, BadFlagsAreOneLineErrors) {
@@ -212,9 +215,20 @@ TEST_F(HwCliTest, BadFlagsAreOneLineErrors) {
   ExpectOneLineError(with({"--bogus"}), {"unknown argument '--bogus'", "--device, --nets"});
   ExpectOneLineError(Hwnas({"hw", "predict", "--nets", Nets()}), {"--device is required"});
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "h100"}),
-                     {"give --nets FILE, --space FILE --candidate STR, or --db FILE"});
+                     {"give one of --nets FILE, --space FILE --candidate STR, or --db FILE"});
   ExpectOneLineError(Hwnas({"hw", "measure", "--out", dir_.File("fixture_out.csv")}),
-                     {"hwnas hw measure: give --nets FILE"});
+                     {"hwnas hw measure: give one of --nets FILE"});
+  // Two sources, or a flag of a source not given, would each silently lose one.
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", Nets(), "--db", dir_.File("fixture.db"),
+                            "--out", dir_.File("fixture_out.csv")}),
+                     {"hwnas hw measure: give one of --nets FILE"});
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", Nets(), "--run", "2", "--out",
+                            dir_.File("fixture_out.csv")}),
+                     {"--run goes with --db"});
+  ExpectOneLineError(Hwnas({"hw", "measure", "--nets", Nets(), "--out",
+                            dir_.File("fixture_missing_folder/out.csv")}),
+                     {"--out", "no such folder"});
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("fixture_out.csv")));
   ExpectOneLineError(Hwnas({"hw", "predict", "--device", "tpu9000", "--nets", Nets()}),
                      {"--device: unknown device 'tpu9000'; valid: bitfusion, edgegpu,",
                       "(or a path to a device .yaml)"});
