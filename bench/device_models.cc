@@ -46,7 +46,8 @@ std::string CostedLayersKey(const NetworkSpec& spec, bool prunes) {
            std::to_string(l.cout) + "," + std::to_string(l.kernel) + "," +
            std::to_string(l.stride) + "," + std::to_string(l.groups) + "," +
            std::to_string(l.h_in) + ",w" + std::to_string(l.policy.w_bits) + "a" +
-           std::to_string(l.policy.a_bits) + std::string(FloatFormatName(l.policy.float_format)) + ";";
+           std::to_string(l.policy.a_bits) + std::string(FloatFormatName(l.policy.float_format)) +
+           ";";
   }
   return key;
 }
