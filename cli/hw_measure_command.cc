@@ -56,8 +56,12 @@ int Measure(const Args& args) {
     rows.insert(rows.end(), measured.begin(), measured.end());
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // A candidate string runs to hundreds of characters: its start is enough to follow along.
+    constexpr size_t kShownId = 48;
+    const std::string& id = nets[n].key;
+    const std::string shown = id.size() > kShownId ? id.substr(0, kShownId) + "..." : id;
     std::fprintf(stderr, "[%zu/%zu] %s %s: %.1f us median (%zu layer rows)  ETA %.0f s\n", n + 1,
-                 nets.size(), nets[n].key.c_str(), measured[0].dtype.c_str(), measured[0].median_us,
+                 nets.size(), shown.c_str(), measured[0].dtype.c_str(), measured[0].median_us,
                  measured.size() - 1, elapsed / (n + 1) * (nets.size() - n - 1));
   }
   SaveMeasurements(out, rows);
