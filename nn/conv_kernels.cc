@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <array>
+#include <tuple>
 
 #include "core/errors.h"
 
@@ -390,9 +391,14 @@ struct PhaseLayout {
   std::vector<int64_t> taps;  // where tap i * k + j reads, relative to the wide index
 };
 
-// A per-thread layout, so the tap list is not allocated for every plane.
+// A per-thread layout, rebuilt only when the geometry changes: a layer calls this once per
+// plane, for every channel of every image.
 const PhaseLayout& LayoutOf(const ConvGeometry& g) {
   thread_local PhaseLayout l;
+  thread_local std::tuple<int, int, int, int, int, int, int> built{};
+  const auto key = std::tuple(g.height, g.width, g.kernel, g.stride, g.padding, g.out_height, g.out_width);
+  if (!l.taps.empty() && key == built) return l;
+  built = key;
   const int s = g.stride;
   l.width = (g.PaddedWidth() + s - 1) / s;
   l.plane = int64_t{(g.PaddedHeight() + s - 1) / s} * l.width;
