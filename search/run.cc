@@ -307,7 +307,12 @@ void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
       }
     }
   }
-  std::sort(members.begin(), members.end());
+  // Costliest first, so each parallel batch holds networks of like size and no thread waits
+  // long on another's one large network. The order changes no result: each is trained alone.
+  std::vector<std::pair<int64_t, size_t>> by_cost;
+  for (size_t i : members) by_cost.emplace_back(-space_->Expand(history_[i].candidate).Macs(), i);
+  std::sort(by_cost.begin(), by_cost.end());
+  for (size_t k = 0; k < members.size(); ++k) members[k] = by_cost[k].second;
   const size_t total = members.size() + done.size();
   if (preparation_ && !members.empty()) {
     preparation_("final training", static_cast<int64_t>(done.size()), static_cast<int64_t>(total));
