@@ -167,6 +167,8 @@ Candidate SearchSpace::Mutate(const Candidate& parent, double rate, Rng& rng) co
 }
 
 int SearchSpace::MutatedChoice(size_t knob, int current, Rng& rng) const {
+  // A knob with one choice has no other: a cut-down space (every layer at fp32) keeps it.
+  if (knobs_[knob].choices.size() < 2) return current;
   // Draw among the other n - 1 choices.
   const int other = static_cast<int>(rng.Below(knobs_[knob].choices.size() - 1));
   return other >= current ? other + 1 : other;

@@ -114,6 +114,36 @@ std::map<std::string, LayerPolicy> Policies(const SearchSpace& space, const Cand
   return policies;
 }
 
+// Every layer kind with a single policy, as joint_vs_single's "architecture only at fp32" cuts
+// the space: sampling deviates from the nearest policy, and there is none other to go to.
+TEST(FmnistSpace, ASpaceWithOnePolicyPerLayerSamplesMutatesAndCrosses) {
+  TempDir dir;
+  std::string yaml = kTinySpace;
+  for (const auto& [from, to] : {std::pair{"w_bits: [8, 32]", "w_bits: [32]"}, {"rank: [1, 0.5]", "rank: [1]"}}) {
+    yaml.replace(yaml.find(from), std::string(from).size(), to);
+  }
+  const auto space = LoadSearchSpace(dir.Write("fp32.yaml", yaml));
+  Rng rng(5);
+  std::vector<Candidate> pool;
+  for (int i = 0; i < 300; ++i) {
+    pool.push_back(space->Sample(rng));
+    pool.push_back(space->Mutate(pool[rng.Below(pool.size())], 0.2, rng));
+    pool.push_back(space->Crossover(pool[rng.Below(pool.size())], pool[rng.Below(pool.size())], rng));
+  }
+  std::set<std::string> networks;
+  for (const Candidate& c : pool) {
+    ASSERT_TRUE(space->IsValid(c)) << space->Format(c);
+    for (const auto& [layer, policy] : Policies(*space, c)) {
+      ASSERT_EQ(policy.w_bits, 32) << layer;
+      ASSERT_EQ(policy.a_bits, 32) << layer;
+      ASSERT_EQ(policy.rank_ratio, 1.0) << layer;
+    }
+    networks.insert(space->Format(c));
+  }
+  // Only the policies are fixed: widths, depths, kernels and expansions still vary.
+  EXPECT_GT(networks.size(), 8u);
+}
+
 TEST(FmnistSpace, SamplesSpanUniformAndMixedPolicies) {
   // Independent uniform draws per layer would give a network whose every layer shares its bits
   // about never, and one whose every layer is mild never (1 in 64 of a 1x1 conv's policies);
