@@ -396,7 +396,8 @@ struct PhaseLayout {
 const PhaseLayout& LayoutOf(const ConvGeometry& g) {
   thread_local PhaseLayout l;
   thread_local std::tuple<int, int, int, int, int, int, int> built{};
-  const auto key = std::tuple(g.height, g.width, g.kernel, g.stride, g.padding, g.out_height, g.out_width);
+  const auto key =
+      std::tuple(g.height, g.width, g.kernel, g.stride, g.padding, g.out_height, g.out_width);
   if (!l.taps.empty() && key == built) return l;
   built = key;
   const int s = g.stride;

@@ -119,7 +119,8 @@ std::map<std::string, LayerPolicy> Policies(const SearchSpace& space, const Cand
 TEST(FmnistSpace, ASpaceWithOnePolicyPerLayerSamplesMutatesAndCrosses) {
   TempDir dir;
   std::string yaml = kTinySpace;
-  for (const auto& [from, to] : {std::pair{"w_bits: [8, 32]", "w_bits: [32]"}, {"rank: [1, 0.5]", "rank: [1]"}}) {
+  for (const auto& [from, to] :
+       {std::pair{"w_bits: [8, 32]", "w_bits: [32]"}, {"rank: [1, 0.5]", "rank: [1]"}}) {
     yaml.replace(yaml.find(from), std::string(from).size(), to);
   }
   const auto space = LoadSearchSpace(dir.Write("fp32.yaml", yaml));
@@ -128,7 +129,9 @@ TEST(FmnistSpace, ASpaceWithOnePolicyPerLayerSamplesMutatesAndCrosses) {
   for (int i = 0; i < 300; ++i) {
     pool.push_back(space->Sample(rng));
     pool.push_back(space->Mutate(pool[rng.Below(pool.size())], 0.2, rng));
-    pool.push_back(space->Crossover(pool[rng.Below(pool.size())], pool[rng.Below(pool.size())], rng));
+    const Candidate& a = pool[rng.Below(pool.size())];
+    const Candidate& b = pool[rng.Below(pool.size())];
+    pool.push_back(space->Crossover(a, b, rng));
   }
   std::set<std::string> networks;
   for (const Candidate& c : pool) {
