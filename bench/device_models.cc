@@ -200,11 +200,6 @@ int main() {
                                    "", "graph", TimingStatistic::kMin,
                                    "configs/spaces/fmnist.yaml"),
                        "-"});
-      cases.push_back({"host-cpu", "fmnist default run, min",
-                       HeldOutRows("host-cpu", "data/host-cpu/fmnist_default_run_measurements.csv",
-                                   "", "graph", TimingStatistic::kMin,
-                                   "configs/spaces/fmnist.yaml"),
-                       "-"});
     }
     for (const auto& c : cases) PrintRow(c);
     PrintLutSums();

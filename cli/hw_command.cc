@@ -189,6 +189,7 @@ int RunCalibrate(const Args& args) {
   Rng rng(static_cast<uint64_t>(args.Int("seed", 0, INT64_MAX).value_or(1)));
 
   std::vector<MeasuredNetwork> samples;
+  std::vector<Measurement> residual_rows;  // layer and convert rows of the fitted networks
   std::ostringstream record;
   std::vector<std::string> fitted_nets;
   if (args.Has("against")) {
@@ -236,9 +237,13 @@ int RunCalibrate(const Args& args) {
       }
     }
     // Rows of held-out networks, layers included, stay unseen.
+    // --kinds picks the rows the efficiencies are fitted on; the layer residuals learn from
+    // every layer and convert row, which the network rows cannot break down.
     std::vector<Measurement> rows;
     for (const auto& row : measured) {
-      if (!held.count(row.net) && kinds.count(row.kind)) rows.push_back(row);
+      if (held.count(row.net)) continue;
+      if (kinds.count(row.kind)) rows.push_back(row);
+      if (!row.IsNetwork()) residual_rows.push_back(row);
     }
     if (rows.empty()) throw ConfigError("hwnas hw calibrate: no measurements of those kinds");
     samples = PairMeasurements(rows, nets, ReadTiming(args));
@@ -262,7 +267,8 @@ int RunCalibrate(const Args& args) {
   const CalibrationResult result = Calibrate(base_spec, samples, threads);
   const int neighbours = static_cast<int>(args.Int("neighbours", 0, 64).value_or(3));
   const LayerResiduals residuals =
-      neighbours > 0 ? FitResiduals(result.fitted, samples, neighbours) : LayerResiduals();
+      neighbours > 0 ? FitResiduals(result.fitted, residual_rows, ReadTiming(args), neighbours)
+                     : LayerResiduals();
 
   std::ostringstream yaml;
   const std::string name = args.String("name").value_or(base.String("name"));
@@ -382,8 +388,12 @@ Command HwCalibrateCommand() {
            {"nets", "FILE", "networks the measurements' net rows refer to"},
            {"timing", "T", "median | min of each row's repetitions (min on a shared machine; default median)"},
            {"holdout-nets", "P", "share of the nets kept out of the fit, layers included (default 0)"},
-           {"kinds", "K,...", "fit only rows of these kinds: conv linear add gap net (default all)"},
-           {"neighbours", "K", "correct each layer by the residuals of the K nearest measured layers; 0 = none (default 3)"},
+           {"kinds", "K,...",
+            "fit the efficiencies on rows of these kinds only: conv linear add gap net (default "
+            "all); layer residuals learn from every layer and convert row"},
+           {"neighbours", "K",
+            "correct each layer and conversion by the residuals of the K nearest measured ones; "
+            "0 = none (default 3)"},
            {"against", "DEVICE", "instead of --measurements: a table device's measurements"},
            {"space", "FILE",
             "the space of the candidates measured (--against), or of --measurements net ids, "

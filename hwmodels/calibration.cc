@@ -255,14 +255,28 @@ CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNe
   return result;
 }
 
-LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<MeasuredNetwork>& samples,
-                            int neighbours) {
+LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<Measurement>& rows,
+                            TimingStatistic timing, int neighbours) {
   LayerResiduals residuals(neighbours);
-  for (const auto& sample : samples) {
-    if (sample.kind == "net") continue;
-    const auto units = RooflineUnits(fitted, sample.spec, sample.options);
+  for (const auto& row : rows) {
+    if (row.IsNetwork()) continue;
+    const double measured_us = timing == TimingStatistic::kMin ? row.min_us : row.median_us;
+    if (row.IsConversion()) {
+      CostOptions options;
+      options.batch = row.batch;
+      const auto unit = RooflineConversion(fitted, row.from_dtype, row.dtype, row.shape.cin,
+                                           row.shape.h_in, options);
+      if (unit && unit->latency_us > 0) {
+        residuals.Add(unit->signature, std::log(measured_us / unit->latency_us));
+      }
+      continue;
+    }
+    const MeasuredNetwork layer = PairMeasurements({row}, {}, timing)[0];
+    // The layer's unit: a conversion into its width ahead of it is a unit of its own.
+    std::vector<UnitCost> units = RooflineUnits(fitted, layer.spec, layer.options);
+    std::erase_if(units, [](const UnitCost& u) { return u.signature.ops.starts_with("convert/"); });
     if (units.size() != 1 || !(units[0].latency_us > 0)) continue;
-    residuals.Add(units[0].signature, std::log(sample.measured_ms * 1e3 / units[0].latency_us));
+    residuals.Add(units[0].signature, std::log(measured_us / units[0].latency_us));
   }
   return residuals;
 }

@@ -26,9 +26,9 @@ struct CalibrationResult {
 CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNetwork>& samples,
                             int threads = 0);
 
-// The residuals of a fitted roofline on the layer rows among `samples` (network rows do not
-// say which layer erred), each unit's k = `neighbours` nearest ones correcting it.
-LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<MeasuredNetwork>& samples,
-                            int neighbours);
+// The residuals of a fitted roofline on the layer and convert rows among `rows` (network rows
+// do not say which layer erred), each unit's k = `neighbours` nearest ones correcting it.
+LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<Measurement>& rows,
+                            TimingStatistic timing, int neighbours);
 
 }  // namespace hwnas

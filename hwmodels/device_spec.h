@@ -70,6 +70,10 @@ struct DeviceSpec {
   // shape, batch included), so batch-1 steps have their own efficiencies, "kind/precision@b1".
   bool batch1_kernels = false;
 
+  // The runtime converts between two low widths (int8 to bf16) through the float format: two
+  // passes, as hwnas's host runtime does, instead of one direct reorder.
+  bool converts_through_float = false;
+
   // "kind", "kind/precision" or "kind/precision@b1" -> efficiency; "default" covers the rest.
   std::map<std::string, Efficiency> efficiency;
 

@@ -11,6 +11,7 @@ std::vector<MeasuredNetwork> PairMeasurements(const std::vector<Measurement>& ro
   std::vector<MeasuredNetwork> paired;
   paired.reserve(rows.size());
   for (const auto& row : rows) {
+    if (row.IsConversion()) continue;  // not a network: only layer residuals use them
     MeasuredNetwork m;
     m.id = row.origin;
     m.net = row.net;

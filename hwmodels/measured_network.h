@@ -29,6 +29,7 @@ enum class TimingStatistic { kMedian, kMin };
 
 // Network rows need `nets` (by id); a row naming a net not there is a ConfigError at its line.
 // A network row's dtype applies to the conv and linear layers that name no dtype themselves.
+// Convert rows are left out: they are not networks (FitResiduals reads them).
 std::vector<MeasuredNetwork> PairMeasurements(const std::vector<Measurement>& rows,
                                               const std::map<std::string, NetworkSpec>& nets,
                                               TimingStatistic timing = TimingStatistic::kMedian);

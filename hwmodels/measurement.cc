@@ -93,8 +93,9 @@ void ReadShape(const RowReader& r, Measurement& m, const std::string& hw_column)
   } else if (m.kind == "linear") {
     s.op = LayerOp::kLinear;
   } else {
-    s.op = m.kind == "add" ? LayerOp::kAdd : LayerOp::kGlobalAvgPool;
+    if (m.kind != "convert") s.op = m.kind == "add" ? LayerOp::kAdd : LayerOp::kGlobalAvgPool;
     s.h_in = r.Int(hw_column, 1, 1 << 16);
+    if (m.kind == "convert" && s.cout != s.cin) r.Fail("cout", "a convert row keeps cin channels");
   }
   m.relu = r.Text("act", "none") == "relu";
 }
@@ -119,6 +120,12 @@ Measurement ReadOwnRow(const RowReader& r) {
   m.dtype = r.Text("dtype");
   CheckDtype(r, "dtype", m.dtype);
   m.mode = r.Choice("mode", kModes);
+  m.from_dtype = r.Text("from_dtype", "");
+  if (m.IsConversion()) {
+    CheckDtype(r, "from_dtype", m.from_dtype);
+  } else if (!m.from_dtype.empty()) {
+    r.Fail("from_dtype", "only a convert row converts from a dtype");
+  }
   ReadTiming(r, m);
   m.warmups = r.Int("warmups", 0, 1 << 30);
   m.device = r.Text("device");
@@ -213,7 +220,7 @@ std::string Number(double v) {
 }  // namespace
 
 const std::vector<std::string>& MeasurementKinds() {
-  static const std::vector<std::string> kinds = {"conv", "linear", "add", "gap", "net"};
+  static const std::vector<std::string> kinds = {"conv", "linear", "add", "gap", "convert", "net"};
   return kinds;
 }
 
@@ -221,7 +228,7 @@ const std::vector<std::string>& MeasurementColumns() {
   static const std::vector<std::string> columns = {
       "net",    "layer",     "kind",   "cin",    "cout",   "k",      "stride", "groups",
       "hw_in",  "act",       "bn",     "batch",  "dtype",  "mode",   "median_us", "min_us",
-      "max_us", "reps",      "warmups", "device", "source", "tool",  "measured_at"};
+      "max_us", "reps",      "warmups", "device", "source", "tool",  "measured_at", "from_dtype"};
   return columns;
 }
 
@@ -244,7 +251,10 @@ std::vector<Measurement> LoadMeasurements(const std::string& path) {
                           JoinNames(known));
       }
     }
-    for (const auto& column : MeasurementColumns()) table.Column(column);  // all required
+    // All required but from_dtype, which files from before convert rows lack.
+    for (const auto& column : MeasurementColumns()) {
+      if (column != "from_dtype") table.Column(column);
+    }
   }
   std::vector<Measurement> rows;
   for (size_t row = 0; row < table.rows(); ++row) {
@@ -263,7 +273,7 @@ void SaveMeasurements(const std::string& path, const std::vector<Measurement>& r
     const Layer& s = m.shape;
     const bool layer = !m.IsNetwork();
     const bool conv = m.kind == "conv";
-    const bool spatial = conv || m.kind == "add" || m.kind == "gap";
+    const bool spatial = conv || m.kind == "add" || m.kind == "gap" || m.IsConversion();
     for (const std::string* text : {&m.device, &m.source, &m.tool, &m.measured_at, &m.net}) {
       if (text->find_first_of(",\n\r") != std::string::npos) {
         throw IoError(path + ": a measurement's text holds a comma or newline: '" + *text + "'");
@@ -278,13 +288,13 @@ void SaveMeasurements(const std::string& path, const std::vector<Measurement>& r
         << (m.batch_norm ? "1" : "0") << "," << m.batch << "," << m.dtype << "," << m.mode << ","
         << Number(m.median_us) << "," << Number(m.min_us) << "," << Number(m.max_us) << ","
         << m.reps << "," << m.warmups << "," << m.device << "," << m.source << "," << m.tool
-        << "," << m.measured_at << "\n";
+        << "," << m.measured_at << "," << m.from_dtype << "\n";
   }
   WriteFileAtomically(path, out.str());
 }
 
 NetworkSpec MeasurementNetwork(const Measurement& row) {
-  HWNAS_CHECK(!row.IsNetwork());
+  HWNAS_CHECK(!row.IsNetwork() && !row.IsConversion());
   NetworkSpec spec;
   spec.key = row.net.empty() ? row.kind : row.net + ":" + row.layer;
   const Layer& s = row.shape;

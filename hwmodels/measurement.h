@@ -5,11 +5,14 @@
 // CSV columns (a header row; order free, unknown columns refused):
 //   net         network id in the nets file ("" for a layer measured on its own)
 //   layer       the layer's index in the network ("" for a whole network)
-//   kind        conv | linear | add | gap | net
+//   kind        conv | linear | add | gap | convert | net
 //   cin, cout, k, stride, groups, hw_in, act   the layer's shape (empty for kind=net);
-//               act is relu or none; a conv row times conv + batch norm (+ relu) when bn=1
+//               act is relu or none; a conv row times conv + batch norm (+ relu) when bn=1;
+//               a convert row (a tensor of cin channels of hw_in x hw_in changing precision,
+//               from from_dtype to dtype) has cout = cin
 //   bn          1 when the row's conv is followed by batch norm in the timed code
 //   batch, dtype, mode      how it was run: dtype fp32|tf32|fp16|bf16|int8|..., mode graph|eager
+//   from_dtype  convert rows: the precision converted from (optional column; empty otherwise)
 //   median_us, min_us, max_us, reps, warmups   the timing
 //   device, source, tool, measured_at   provenance: the device name, the file or machine the
 //               number came from, the program that timed it, and when (ISO 8601)
@@ -26,12 +29,13 @@ namespace hwnas {
 struct Measurement {
   std::string net;
   std::string layer;
-  std::string kind;  // conv | linear | add | gap | net
+  std::string kind;  // conv | linear | add | gap | convert | net
   Layer shape;       // op, cin, cout, kernel, stride, groups, padding (k/2), h_in; not for net
   bool relu = false;
   bool batch_norm = false;
   int batch = 1;
   std::string dtype = "fp32";
+  std::string from_dtype;  // convert rows
   std::string mode = "graph";
   double median_us = 0.0;
   double min_us = 0.0;
@@ -45,6 +49,7 @@ struct Measurement {
   std::string origin;  // "file:line" the row was read from (not a column)
 
   bool IsNetwork() const { return kind == "net"; }
+  bool IsConversion() const { return kind == "convert"; }
 };
 
 // The columns, in the order SaveMeasurements writes them.
@@ -58,7 +63,7 @@ std::vector<Measurement> LoadMeasurements(const std::string& path);
 // Writes to a temporary file renamed into place, so a failed write leaves no half file.
 void SaveMeasurements(const std::string& path, const std::vector<Measurement>& rows);
 
-// A layer row as a one-layer network (conv [+ bn] [+ relu], or the add / gap / linear alone),
+// A layer row (not a convert row) as a one-layer network (conv [+ bn] [+ relu], or the add / gap / linear alone),
 // so device models cost layer rows and network rows the same way.
 NetworkSpec MeasurementNetwork(const Measurement& row);
 

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "core/errors.h"
 #include "hwmodels/device_model.h"
+#include "hwmodels/dtype.h"
 
 namespace hwnas {
 
@@ -299,6 +302,37 @@ struct StepWork {
   double group_runs = 0;  // groups x images of a grouped conv
 };
 
+// A width a tensor is stored at: the precision key and bytes per element.
+struct Width {
+  std::string key;
+  double bytes = 4;
+};
+
+// A tensor of channels x height x height per image changing width: a memory-bound pass, a
+// unit of its own, since the reorder a runtime picks depends on the tensor, not on the layer
+// that reads it.
+StepWork ConversionWork(const DeviceSpec& device, int channels, int height, double batch,
+                        const Width& from, const Width& to) {
+  StepWork work;
+  work.layer_count = 0;
+  work.op = "convert";
+  work.precision_key = to.key;
+  work.precision_label = from.key + "->" + to.key;
+  work.efficiency_kind = "convert";
+  const double elements = static_cast<double>(channels) * height * height * batch;
+  work.macs = elements;
+  work.bytes = elements * (from.bytes + to.bytes);
+  work.compute_s = elements / (device.peak_tops.at(to.key) * 0.5e12);
+  return work;
+}
+
+UnitSignature ConversionSignature(int channels, int height, int batch, const std::string& from,
+                                  const std::string& to) {
+  UnitSignature unit{"convert/" + from + "->" + to, {channels, channels, height, 1, 1, batch}};
+  for (int& value : unit.shape) value = std::max(value, 1);
+  return unit;
+}
+
 // Sums steps into a network's cost, with the breakdown when asked.
 class CostAccumulator {
  public:
@@ -445,21 +479,50 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
   const std::vector<Step> steps = FuseSteps(device, layers, options);
   const std::vector<size_t> unit_of = UnitOfSteps(layers, steps);
   std::vector<UnitSignature> signatures;
+  // Signatures cost string building, so only a device with residuals or a caller asking pays.
+  const bool signed_units = residuals || units;
+  // Units in order: a conversion is one of its own; trailing steps join their step's unit.
+  size_t next_unit = 0;
+  size_t step_unit = 0;
   double factor = 1.0;
+  auto convert = [&](const Layer& layer, int first_layer, const std::string& from,
+                     double from_bytes, const std::string& to, double to_bytes) {
+    const int height = layer.op == LayerOp::kLinear ? 1 : layer.h_in;
+    StepWork work =
+        ConversionWork(device, layer.cin, height, batch, {from, from_bytes}, {to, to_bytes});
+    work.first_layer = first_layer;
+    double convert_factor = 1.0;
+    if (signed_units) {
+      signatures.push_back(ConversionSignature(layer.cin, height, options.batch, from, to));
+      if (residuals) convert_factor = residuals->Factor(signatures.back());
+    }
+    total.Add(work, next_unit++, convert_factor);
+  };
+  // Converts from a width to another, through the float format where the runtime does so.
+  const std::string float_key(FloatFormatName(options.float_format));
+  const double float_bytes = FloatBytes(options.float_format);
+  auto convert_between = [&](const Layer& layer, int first_layer, const std::string& from,
+                             double from_bytes, const std::string& to, double to_bytes) {
+    if (device.converts_through_float && from != float_key && to != float_key) {
+      convert(layer, first_layer, from, from_bytes, float_key, float_bytes);
+      convert(layer, first_layer, float_key, float_bytes, to, to_bytes);
+    } else {
+      convert(layer, first_layer, from, from_bytes, to, to_bytes);
+    }
+  };
+  // The width each residual block's saved input is kept at, by the layer whose input it is.
+  std::map<int, std::pair<std::string, double>> saved_width;
+  std::set<int> residual_sources;
+  for (const auto& [index, layer] : layers) {
+    if (layer.op == LayerOp::kAdd && layer.residual_from >= 0) {
+      residual_sources.insert(layer.residual_from);
+    }
+  }
   for (size_t s = 0; s < steps.size(); ++s) {
     const Step& step = steps[s];
     const size_t lead = LeadLayer(layers, step);
     const Layer& lead_layer = layers[lead].second;
     const Precision precision = ResolvePrecision(device, lead_layer, options);
-    // Signatures cost string building, so only a device with residuals or a caller asking pays.
-    if ((residuals || units) && precision.error.empty() &&
-        (s == 0 || unit_of[s] != unit_of[s - 1])) {
-      size_t end = s;
-      while (end < steps.size() && unit_of[end] == unit_of[s]) ++end;
-      signatures.push_back(SignatureOf(layers, step.begin, steps[end - 1].end, lead,
-                                       precision.key, options.batch));
-      factor = residuals ? residuals->Factor(signatures.back()) : 1.0;
-    }
     if (!precision.error.empty()) {
       DeviceCost cost;
       cost.error = device_name + ": layer " + std::to_string(layers[lead].first) + " (" +
@@ -468,20 +531,34 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
     }
     const Layer& first = layers[step.begin].second;
     const Layer& last = layers[step.end - 1].second;
+    const int first_index = layers[step.begin].first;
+    // A block keeps its input as its first step reads it: in its stored width when that step
+    // runs at it, else as the float copy made on the way.
+    if (residual_sources.count(first_index)) {
+      saved_width[first_index] = precision.key == stored_label
+                                     ? std::make_pair(stored_label, stored_bytes)
+                                     : std::make_pair(float_key, float_bytes);
+    }
+    // An add reads the saved input too, at the add's own width.
+    if (first.op == LayerOp::kAdd) {
+      const auto saved = saved_width.find(first.residual_from);
+      if (saved != saved_width.end() && saved->second.first != precision.key) {
+        convert_between(first, first_index, saved->second.first, saved->second.second,
+                        precision.key, precision.activation_bytes);
+      }
+    }
     if (precision.activation_bytes != stored_bytes) {
-      // Data in another width is quantized or dequantized first: a memory-bound pass.
-      StepWork convert;
-      convert.first_layer = layers[step.begin].first;
-      convert.layer_count = 0;
-      convert.op = "convert";
-      convert.precision_key = precision.key;
-      convert.precision_label = stored_label + "->" + precision.key;
-      convert.efficiency_kind = "convert";
-      const double elements = InputElements(first) * batch;
-      convert.macs = elements;
-      convert.bytes = elements * (stored_bytes + precision.activation_bytes);
-      convert.compute_s = elements / (device.peak_tops.at(precision.key) * 0.5e12);
-      total.Add(convert, unit_of[s], factor);
+      convert_between(first, first_index, stored_label, stored_bytes, precision.key,
+                      precision.activation_bytes);
+    }
+    const bool opens_unit = s == 0 || unit_of[s] != unit_of[s - 1];
+    if (opens_unit) step_unit = next_unit++;
+    if (signed_units && opens_unit) {
+      size_t end = s;
+      while (end < steps.size() && unit_of[end] == unit_of[s]) ++end;
+      signatures.push_back(SignatureOf(layers, step.begin, steps[end - 1].end, lead,
+                                       precision.key, options.batch));
+      factor = residuals ? residuals->Factor(signatures.back()) : 1.0;
     }
     StepWork work;
     work.first_layer = layers[step.begin].first;
@@ -508,7 +585,7 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
                               batch * precision.activation_bytes;
     if (activation_bytes + weight_bytes <= device.on_chip_bytes) activation_bytes = 0;
     work.bytes = activation_bytes + weight_bytes;
-    total.Add(work, unit_of[s], factor);
+    total.Add(work, step_unit, factor);
     stored_bytes = precision.activation_bytes;
     stored_label = precision.key;
   }
@@ -550,6 +627,26 @@ std::vector<UnitCost> RooflineUnits(const DeviceSpec& device, const NetworkSpec&
   return units;
 }
 
+std::optional<UnitCost> RooflineConversion(const DeviceSpec& device, const std::string& from,
+                                           const std::string& to, int channels, int height,
+                                           const CostOptions& options) {
+  Width widths[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto dtype = ParseDtype(i == 0 ? from : to);
+    if (!dtype) return std::nullopt;
+    Layer layer{LayerOp::kConv, 1, 1, 1, 1, 1, 0, 1, dtype->policy};
+    CostOptions run = options;
+    run.float_format = dtype->run_format;
+    const Precision precision = ResolvePrecision(device, layer, run);
+    if (!precision.error.empty()) return std::nullopt;
+    widths[i] = {precision.key, precision.activation_bytes};
+  }
+  CostAccumulator total(device, options);
+  total.Add(ConversionWork(device, channels, height, options.batch, widths[0], widths[1]), 0, 1.0);
+  return UnitCost{ConversionSignature(channels, height, options.batch, widths[0].key, widths[1].key),
+                  total.unit_us()[0]};
+}
+
 namespace {
 
 class RooflineDeviceModel : public DeviceModel {
@@ -578,7 +675,7 @@ std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, D
   const bool calibrated = config.String("kind") == "calibrated";
   config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
                      "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
-                     "batch1_kernels", "efficiency", "calibration", "residuals"});
+                     "batch1_kernels", "converts_through_float", "efficiency", "calibration", "residuals"});
   if (calibrated && !config.Has("calibration")) {
     config.Fail("a calibrated device records what it was fitted on under 'calibration:'");
   }

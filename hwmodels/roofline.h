@@ -18,6 +18,8 @@
 // fuses and every op costs at least the framework's dispatch time.
 #pragma once
 
+#include <optional>
+
 #include "hwmodels/device_model.h"
 #include "hwmodels/device_spec.h"
 #include "hwmodels/layer_residuals.h"
@@ -29,15 +31,21 @@ DeviceCost RooflineCost(const DeviceSpec& device, const std::string& device_name
                         const NetworkSpec& spec, const CostOptions& options,
                         const LayerResiduals* residuals = nullptr);
 
-// A unit of a network (a layer with the batch norm and activation after it) and its roofline
-// latency at the batch asked, which residuals are measured against. Empty when the network
-// cannot be costed.
+// A unit of a network (a layer with the batch norm and activation after it, or a conversion
+// between two widths ahead of a step) and its roofline latency at the batch asked, which
+// residuals are measured against. Empty when the network cannot be costed.
 struct UnitCost {
   UnitSignature signature;
   double latency_us = 0;
 };
 std::vector<UnitCost> RooflineUnits(const DeviceSpec& device, const NetworkSpec& spec,
                                     const CostOptions& options);
+// A tensor of `channels` x `height` x `height` per image converted from dtype `from` to `to`
+// (measurement dtype names: fp32, bf16, int8, ...) as one unit; nullopt for a dtype the
+// device does not run.
+std::optional<UnitCost> RooflineConversion(const DeviceSpec& device, const std::string& from,
+                                           const std::string& to, int channels, int height,
+                                           const CostOptions& options);
 
 // Kinds `roofline` (published figures) and `calibrated` (efficiencies fitted by
 // `hwnas hw calibrate`, with a `calibration:` record of what they were fitted on, and

@@ -99,18 +99,34 @@ std::vector<Measurement> MeasureOnHost(const NetworkSpec& spec, const HostMeasur
   rows.push_back(net);
   if (!options.layers) return rows;
 
+  // Each step as it runs inside the pass, so that the rows add up to the network: a layer
+  // timed alone finds its weights and input in cache, which a pass does not leave them.
   const auto& steps = network->steps();
+  const std::vector<Timing> timings = network->TimeStepsInPass(options.timing);
   for (size_t i = 0; i < steps.size(); ++i) {
     const HostStep& step = steps[i];
+    Measurement m = Row(timings[i], options.batch, options.threads);
+    m.net = spec.key;
+    m.layer = std::to_string(step.first_layer);
+    m.dtype = std::string(HostPrecisionName(step.precision));
+    if (step.kind == "quantize" || step.kind == "dequantize") {
+      // The tensor converted is the input of the step's layer, or the network's output.
+      const bool output = step.first_layer == static_cast<int>(spec.layers.size());
+      const Layer& at = spec.layers[output ? step.first_layer - 1 : step.first_layer];
+      m.kind = "convert";
+      m.shape.cin = m.shape.cout = output ? at.cout : at.cin;
+      m.shape.h_in = output ? (at.op == LayerOp::kConv ? at.HOut() : 1)
+                            : (at.op == LayerOp::kLinear ? 1 : at.h_in);
+      m.from_dtype = step.kind == "quantize" ? "fp32" : m.dtype;
+      if (step.kind == "dequantize") m.dtype = "fp32";
+      rows.push_back(m);
+      continue;
+    }
     if (step.kind != "conv" && step.kind != "linear" && step.kind != "add" && step.kind != "gap") {
       continue;
     }
-    Measurement m = Row(network->TimeStep(i, options.timing), options.batch, options.threads);
-    m.net = spec.key;
-    m.layer = std::to_string(step.first_layer);
     m.kind = step.kind;
     m.shape = spec.layers[step.first_layer];
-    m.dtype = std::string(HostPrecisionName(step.precision));
     for (int j = step.first_layer + 1; j < step.first_layer + step.layer_count; ++j) {
       const LayerOp op = spec.layers[j].op;
       m.batch_norm |= op == LayerOp::kBatchNorm;

@@ -134,6 +134,17 @@ NetworkSpec HostDeployable(const NetworkSpec& spec) {
   return deployed;
 }
 
+namespace {
+
+Timing SummaryOf(std::vector<double>& us, const TimingOptions& options) {
+  std::sort(us.begin(), us.end());
+  const size_t n = us.size();
+  const double median = n % 2 ? us[n / 2] : 0.5 * (us[n / 2 - 1] + us[n / 2]);
+  return {median, us.front(), us.back(), options.reps, options.warmups};
+}
+
+}  // namespace
+
 Timing TimeRepeated(const TimingOptions& options, const std::function<void()>& run,
                     const std::function<void()>& prepare) {
   HWNAS_CHECK(options.reps > 0 && options.warmups >= 0);
@@ -147,10 +158,7 @@ Timing TimeRepeated(const TimingOptions& options, const std::function<void()>& r
     if (i >= options.warmups)
       us.push_back(std::chrono::duration<double, std::micro>(end - start).count());
   }
-  std::sort(us.begin(), us.end());
-  const size_t n = us.size();
-  const double median = n % 2 ? us[n / 2] : 0.5 * (us[n / 2 - 1] + us[n / 2]);
-  return {median, us.front(), us.back(), options.reps, options.warmups};
+  return SummaryOf(us, options);
 }
 
 // What flows between steps at run time. Int8 tensors live in the primitives' own memories,
@@ -471,6 +479,27 @@ Timing HostNetwork::TimeStep(size_t i, const TimingOptions& options) {
   State state;
   return TimeRepeated(
       options, [&] { impl_->ops[i].run(state); }, [&] { state = before; });
+}
+
+std::vector<Timing> HostNetwork::TimeStepsInPass(const TimingOptions& options) {
+  HWNAS_CHECK(options.reps > 0 && options.warmups >= 0);
+  const size_t n = impl_->ops.size();
+  std::vector<std::vector<double>> us(n);
+  for (int rep = 0; rep < options.warmups + options.reps; ++rep) {
+    State state{impl_->input, {}};
+    for (size_t i = 0; i < n; ++i) {
+      impl_->Save(state, i);
+      const auto start = std::chrono::steady_clock::now();
+      impl_->ops[i].run(state);
+      const auto end = std::chrono::steady_clock::now();
+      if (rep >= options.warmups) {
+        us[i].push_back(std::chrono::duration<double, std::micro>(end - start).count());
+      }
+    }
+  }
+  std::vector<Timing> timings;
+  for (auto& samples : us) timings.push_back(SummaryOf(samples, options));
+  return timings;
 }
 
 }  // namespace hwnas

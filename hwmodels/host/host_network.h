@@ -77,6 +77,9 @@ class HostNetwork {
   Timing TimeForward(const TimingOptions& options);
   // Step i alone, on what it gets in a forward pass (already in its precision).
   Timing TimeStep(size_t i, const TimingOptions& options);
+  // Every step timed inside whole forward passes: its input just written by the step before,
+  // its weights as cold as the rest of the pass leaves them.
+  std::vector<Timing> TimeStepsInPass(const TimingOptions& options);
 
  private:
   struct Impl;

@@ -142,29 +142,34 @@ TEST(LayerResiduals, BadYamlSaysWhereAndWhat) {
 TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfThoseLayers) {
   const DeviceSpec spec = ParseDeviceSpec(ConfigNode::LoadString(kRooflineYaml, "fixture.yaml"));
   constexpr double kSlower = 1.3;
-  std::vector<MeasuredNetwork> samples;
+  std::vector<Measurement> rows;
   for (const int width : {16, 32, 64}) {
     for (const int size : {8, 28}) {
       for (const auto& layers : Units(width, size)) {
         for (const int batch : {1, 4}) {
-          MeasuredNetwork sample;
-          sample.kind = layers[0].op == LayerOp::kAdd ? "add" : "conv";
-          sample.spec = Net(layers);
-          sample.options.batch = batch;
-          const DeviceCost raw = RooflineCost(spec, "fixture", sample.spec, sample.options);
+          Measurement row;
+          row.kind = layers[0].op == LayerOp::kAdd ? "add" : "conv";
+          row.shape = layers[0];
+          row.batch_norm = layers.size() > 1;
+          row.relu = layers.size() > 2;
+          row.batch = batch;
+          CostOptions options;
+          options.batch = batch;
+          const DeviceCost raw =
+              RooflineCost(spec, "fixture", MeasurementNetwork(row), options);
           ASSERT_TRUE(raw.ok) << raw.error;
-          sample.measured_ms = raw.latency_ms * kSlower;
-          samples.push_back(sample);
+          row.median_us = row.min_us = raw.latency_ms * 1e3 * kSlower;
+          rows.push_back(row);
         }
       }
     }
   }
-  MeasuredNetwork network_row = samples[0];
+  Measurement network_row = rows[0];
   network_row.kind = "net";
-  network_row.measured_ms *= 5;
-  samples.push_back(network_row);
-  const LayerResiduals residuals = FitResiduals(spec, samples, 3);
-  EXPECT_EQ(residuals.size(), samples.size() - 1);
+  network_row.median_us *= 5;
+  rows.push_back(network_row);
+  const LayerResiduals residuals = FitResiduals(spec, rows, TimingStatistic::kMedian, 3);
+  EXPECT_EQ(residuals.size(), rows.size() - 1);
 
   // A network of widths and sizes between those measured, with a classifier no row measured.
   std::vector<Layer> layers;
