@@ -237,13 +237,16 @@ int RunCalibrate(const Args& args) {
       }
     }
     // Rows of held-out networks, layers included, stay unseen.
-    // --kinds picks the rows the efficiencies are fitted on; the layer residuals learn from
-    // every layer and convert row, which the network rows cannot break down.
+    // --kinds picks the rows the efficiencies are fitted on. The layer residuals learn from
+    // the layer and convert rows of the fitted networks too, since network rows cannot say
+    // which layer erred; a layer row of no network is used only when its kind is fitted.
     std::vector<Measurement> rows;
     for (const auto& row : measured) {
       if (held.count(row.net)) continue;
       if (kinds.count(row.kind)) rows.push_back(row);
-      if (!row.IsNetwork()) residual_rows.push_back(row);
+      if (!row.IsNetwork() && (!row.net.empty() || kinds.count(row.kind))) {
+        residual_rows.push_back(row);
+      }
     }
     if (rows.empty()) throw ConfigError("hwnas hw calibrate: no measurements of those kinds");
     samples = PairMeasurements(rows, nets, ReadTiming(args));

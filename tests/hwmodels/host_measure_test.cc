@@ -81,7 +81,8 @@ TEST(HostMeasure, RowsCarryProvenanceAndTiming) {
   options.batch = 2;
   options.timing = {.warmups = 2, .reps = 5};
   const auto rows = MeasureOnHost(spec, options);
-  ASSERT_EQ(rows.size(), 7u);  // the net; conv, conv, conv, add, gap, linear
+  // The net; conv, conv, conv, add, gap, linear, and the conversions around the int8 layers.
+  ASSERT_EQ(rows.size(), 11u);
   EXPECT_EQ(rows[0].kind, "net");
   EXPECT_EQ(rows[0].dtype, "mixed");
   EXPECT_EQ(rows[0].layer, "");
@@ -116,13 +117,50 @@ TEST(HostMeasure, LayerRowsNameTheirLayerAndPrecision) {
                   (rows[i].batch_norm ? "+bn" : "") + (rows[i].relu ? "+relu" : ""));
   }
   // Layers: conv 0, bn 1, relu 2 | dw conv 3, bn 4, relu 5, conv 6, bn 7, add 8 | gap 9, linear 10.
-  const std::vector<std::string> want = {"conv@0:fp32+bn+relu", "conv@3:fp32+bn+relu",
-                                         "conv@6:int8+bn",      "add@8:fp32",
-                                         "gap@9:fp32",          "linear@10:fp32"};
+  // The int8 conv's input is quantized ahead of it and its output dequantized for the add.
+  const std::vector<std::string> want = {
+      "conv@0:fp32+bn+relu", "conv@3:fp32+bn+relu", "convert@6:int8", "conv@6:int8+bn",
+      "convert@8:fp32",      "add@8:fp32",          "gap@9:fp32",     "linear@10:fp32"};
   EXPECT_EQ(got, want);
-  EXPECT_EQ(rows[3].shape.kernel, 1);
+  EXPECT_EQ(rows[4].shape.kernel, 1);
   EXPECT_EQ(rows[2].shape.groups, 8);
   EXPECT_EQ(rows[2].shape.h_in, 8);
+  // The conversions name both widths and the tensor converted: the input of layers 6 and 8.
+  const Measurement& quantize = rows[3];
+  EXPECT_EQ(quantize.from_dtype, "fp32");
+  EXPECT_EQ(quantize.shape.cin, spec.layers[6].cin);
+  EXPECT_EQ(quantize.shape.cout, spec.layers[6].cin);
+  EXPECT_EQ(quantize.shape.h_in, spec.layers[6].h_in);
+  const Measurement& dequantize = rows[5];
+  EXPECT_EQ(dequantize.from_dtype, "int8");
+  EXPECT_EQ(dequantize.shape.cin, spec.layers[8].cin);
+  EXPECT_EQ(dequantize.shape.h_in, spec.layers[8].h_in);
+}
+
+// Layer rows are timed inside whole passes, one sample of each step per pass: a row per step,
+// conversions included, each with every repetition.
+TEST(HostMeasure, LayerRowsCoverEveryStepOfThePass) {
+  test::TempDir dir;
+  const NetworkSpec spec = SmallNet("int8", dir);
+  HostNetwork network(spec, 1, 0);
+  const auto timings = network.TimeStepsInPass({.warmups = 1, .reps = 7});
+  ASSERT_EQ(timings.size(), network.steps().size());
+  for (const auto& t : timings) {
+    EXPECT_EQ(t.reps, 7);
+    EXPECT_GT(t.min_us, 0.0);
+    EXPECT_LE(t.min_us, t.median_us);
+    EXPECT_LE(t.median_us, t.max_us);
+  }
+  HostMeasureOptions options;
+  options.layers = true;
+  options.timing = {.warmups = 0, .reps = 1};
+  const auto rows = MeasureOnHost(spec, options);
+  size_t timed_steps = 0;
+  for (const auto& step : network.steps()) {
+    timed_steps += step.kind == "conv" || step.kind == "linear" || step.kind == "add" ||
+                   step.kind == "gap" || step.kind == "quantize" || step.kind == "dequantize";
+  }
+  EXPECT_EQ(rows.size(), timed_steps + 1);
 }
 
 class HostMeasureCli : public test::CliFixture {};

@@ -195,5 +195,44 @@ TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfT
               1e-9 * raw.latency_ms);
 }
 
+// Conversions measured at 2x the roofline's: a network's conversions of like tensors cost
+// exactly 2x, while its layers, which no row measured, keep the roofline's time.
+TEST(LayerResiduals, ConvertRowsCorrectTheConversionsOfANetworkAndNothingElse) {
+  const DeviceSpec spec = ParseDeviceSpec(ConfigNode::LoadString(kRooflineYaml, "fixture.yaml"));
+  constexpr double kSlower = 2.0;
+  std::vector<Measurement> rows;
+  for (const int channels : {8, 16, 32}) {
+    for (const int size : {4, 8, 16}) {
+      Measurement row;
+      row.kind = "convert";
+      row.from_dtype = "fp32";
+      row.dtype = "fp16";
+      row.shape.cin = row.shape.cout = channels;
+      row.shape.h_in = size;
+      const auto unit = RooflineConversion(spec, "fp32", "fp16", channels, size, CostOptions{});
+      ASSERT_TRUE(unit.has_value());
+      EXPECT_EQ(unit->signature.ops, "convert/fp32->fp16");
+      row.median_us = row.min_us = unit->latency_us * kSlower;
+      rows.push_back(row);
+    }
+  }
+  const LayerResiduals residuals = FitResiduals(spec, rows, TimingStatistic::kMin, 3);
+  EXPECT_EQ(residuals.size(), rows.size());
+
+  Layer conv = Conv(16, 16, 1, 8);
+  conv.policy.float_format = FloatFormat::kFp16;
+  CostOptions options;
+  options.breakdown = true;
+  const DeviceCost raw = RooflineCost(spec, "fixture", Net({conv}), options);
+  const DeviceCost corrected = RooflineCost(spec, "fixture", Net({conv}), options, &residuals);
+  ASSERT_TRUE(raw.ok && corrected.ok) << raw.error << corrected.error;
+  ASSERT_EQ(raw.layers.size(), 2u);
+  EXPECT_EQ(raw.layers[0].op, "convert");
+  EXPECT_NEAR(corrected.layers[0].latency_ms, kSlower * raw.layers[0].latency_ms,
+              1e-12 * raw.layers[0].latency_ms);
+  EXPECT_EQ(corrected.layers[1].latency_ms, raw.layers[1].latency_ms);
+  EXPECT_FALSE(RooflineConversion(spec, "fp32", "fp12", 8, 8, CostOptions{}).has_value());
+}
+
 }  // namespace
 }  // namespace hwnas

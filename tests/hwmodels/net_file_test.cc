@@ -444,9 +444,48 @@ TEST_F(MeasurementFileTest, UnknownColumnIsRefused) {
                                        "valid: net, layer, kind"}));
   // A missing one too.
   lines = lines_;
-  for (auto& line : lines) line = line.substr(0, line.rfind(','));  // drops measured_at
+  for (auto& line : lines) {  // drops measured_at, the column before from_dtype
+    auto fields = test::SplitFields(line);
+    fields.erase(fields.end() - 2);
+    line = JoinNames(fields, ",");
+  }
   EXPECT_TRUE(ThrowsWith<IoError>([&] { LoadMeasurements(WriteLines(lines)); },
                                   {"fixture_bad.csv", "no column 'measured_at'"}));
+}
+
+// A conversion between two widths is a row of its own; files from before convert rows, without
+// the from_dtype column, still load.
+TEST_F(MeasurementFileTest, ConvertRowsRoundTripAndOlderFilesLoad) {
+  Measurement convert = Row("convert");
+  convert.shape.cin = convert.shape.cout = 24;
+  convert.shape.h_in = 14;
+  convert.from_dtype = "fp32";
+  convert.dtype = "int8";
+  const std::string path = dir_.File("fixture_convert.csv");
+  SaveMeasurements(path, {convert, Row("net")});
+  const auto back = LoadMeasurements(path);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_TRUE(back[0].IsConversion());
+  EXPECT_EQ(back[0].from_dtype, "fp32");
+  EXPECT_EQ(back[0].dtype, "int8");
+  EXPECT_EQ(back[0].shape.cin, 24);
+  EXPECT_EQ(back[0].shape.h_in, 14);
+  EXPECT_EQ(back[1].from_dtype, "");
+
+  std::vector<std::string> older = lines_;
+  for (auto& line : older) line = line.substr(0, line.rfind(','));  // no from_dtype column
+  EXPECT_EQ(LoadMeasurements(WriteLines(older)).size(), 2u);
+
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      [&] { LoadMeasurements(WithCell(1, "from_dtype", "int8")); },
+      {"fixture_bad.csv:2: column 'from_dtype'", "only a convert row"}));
+  std::vector<std::string> lines = test::SplitLines(test::ReadFile(path));
+  auto fields = test::SplitFields(lines[1]);
+  fields.back() = "fp12";
+  lines[1] = JoinNames(fields, ",");
+  EXPECT_TRUE(ThrowsWith<ConfigError>([&] { LoadMeasurements(WriteLines(lines)); },
+                                      {"fixture_bad.csv:2: column 'from_dtype'",
+                                       "unknown dtype 'fp12'"}));
 }
 
 TEST_F(MeasurementFileTest, TruncatedFileIsRefusedNamingTheLine) {
@@ -454,7 +493,7 @@ TEST_F(MeasurementFileTest, TruncatedFileIsRefusedNamingTheLine) {
   text.resize(text.size() - 40);  // the last row loses its provenance columns
   const std::string truncated = dir_.Write("fixture_truncated.csv", text);
   EXPECT_TRUE(ThrowsWith<IoError>([&] { LoadMeasurements(truncated); },
-                                  {"fixture_truncated.csv:3: expected 23 fields, found",
+                                  {"fixture_truncated.csv:3: expected 24 fields, found",
                                    "truncated"}));
   EXPECT_TRUE(ThrowsWith<IoError>([&] { LoadMeasurements(dir_.Write("fixture_empty.csv", "")); },
                                   {"fixture_empty.csv:1: empty file"}));
@@ -463,7 +502,7 @@ TEST_F(MeasurementFileTest, TruncatedFileIsRefusedNamingTheLine) {
 TEST_F(MeasurementFileTest, BadValuesAreRefusedNamingLineAndColumn) {
   EXPECT_TRUE(ThrowsWith<ConfigError>([&] { LoadMeasurements(WithCell(2, "kind", "pool")); },
                                       {"fixture_bad.csv:3: column 'kind': unknown value 'pool'",
-                                       "conv, linear, add, gap, net"}));
+                                       "conv, linear, add, gap, convert, net"}));
   EXPECT_TRUE(ThrowsWith<ConfigError>([&] { LoadMeasurements(WithCell(1, "dtype", "fp12")); },
                                       {"fixture_bad.csv:2: column 'dtype': unknown dtype 'fp12'"}));
   EXPECT_TRUE(ThrowsWith<ConfigError>([&] { LoadMeasurements(WithCell(1, "mode", "jit")); },

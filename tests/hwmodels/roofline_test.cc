@@ -338,6 +338,40 @@ TEST_F(RooflineTest, EagerModeFusesNothingAndEveryOpCostsAtLeastTheDispatch) {
   for (const auto& step : cost.layers) EXPECT_GE(step.latency_ms, 0.050);
 }
 
+// Every change of width is a conversion step of its own. An add reads its block's saved input
+// too: kept at the width the block's first step read it, it is converted like the current one.
+// A runtime that converts through the float format takes two passes from int8 to fp16.
+TEST_F(RooflineTest, ConversionsFollowEveryWidthChangeAndAddsConvertTheirSavedInput) {
+  auto at = [](Layer layer, LayerPolicy policy) {
+    layer.policy = policy;
+    return layer;
+  };
+  LayerPolicy fp16;
+  fp16.float_format = FloatFormat::kFp16;
+  Layer add = Elementwise(LayerOp::kAdd, 16, 8);
+  add.residual_from = 1;
+  const NetworkSpec spec = Net({at(Conv(16, 16, 1, 8), Bits(8, 8)),  // fp32 input -> int8
+                                at(Conv(16, 16, 1, 8), Bits(8, 8)),  // block kept at int8
+                                at(Conv(16, 16, 1, 8), Bits(8, 8)), add,  // both int8 -> fp32
+                                at(Conv(16, 16, 1, 8), Bits(8, 8)),       // fp32 -> int8
+                                at(Conv(16, 16, 1, 8), fp16)});           // int8 -> fp16
+  auto conversions = [&](const FixtureDevice& fixture) {
+    std::vector<std::string> got;
+    for (const auto& step : CostOk(*Device(fixture), spec).layers) {
+      if (step.op == "convert") got.push_back(std::to_string(step.first_layer) + ":" + step.precision);
+    }
+    return got;
+  };
+  EXPECT_EQ(conversions({}),
+            (std::vector<std::string>{"0:fp32->int8", "3:int8->fp32", "3:int8->fp32",
+                                      "4:fp32->int8", "5:int8->fp16"}));
+  FixtureDevice through_float;
+  through_float.extra = "converts_through_float: true\n";
+  EXPECT_EQ(conversions(through_float),
+            (std::vector<std::string>{"0:fp32->int8", "3:int8->fp32", "3:int8->fp32",
+                                      "4:fp32->int8", "5:int8->fp32", "5:fp32->fp16"}));
+}
+
 TEST_F(RooflineTest, NextSupportedRunsInt6AtInt8) {
   const auto device = Device();
   const DeviceCost int6 = CostOk(*device, WithPolicy(LayerA(), Bits(6, 6)));
