@@ -100,7 +100,9 @@ Command HwMeasureCommand() {
            {"db", "FILE", "results database: measure every candidate of a run"},
            {"run", "ID", "run id with --db (default: the newest run)"},
            {"out", "CSV", "measurement rows to write (hwmodels/measurement.h)"},
-           {"layers", "", "also time every conv, linear, add and gap step alone"},
+           {"layers", "",
+            "also every conv, linear, add and gap step and every conversion between widths, "
+            "each as timed inside the pass"},
            {"batch", "N", "images per pass (default 1)"},
            {"reps", "R", "timed repetitions; median, min and max are kept (default 100)"},
            {"warmups", "W", "untimed runs before them (default 10)"},

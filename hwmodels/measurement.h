@@ -63,8 +63,8 @@ std::vector<Measurement> LoadMeasurements(const std::string& path);
 // Writes to a temporary file renamed into place, so a failed write leaves no half file.
 void SaveMeasurements(const std::string& path, const std::vector<Measurement>& rows);
 
-// A layer row (not a convert row) as a one-layer network (conv [+ bn] [+ relu], or the add / gap / linear alone),
-// so device models cost layer rows and network rows the same way.
+// A layer row (not a convert row) as a one-layer network (conv [+ bn] [+ relu], or the add /
+// gap / linear alone), so device models cost layer rows and network rows the same way.
 NetworkSpec MeasurementNetwork(const Measurement& row);
 
 }  // namespace hwnas

@@ -643,8 +643,9 @@ std::optional<UnitCost> RooflineConversion(const DeviceSpec& device, const std::
   }
   CostAccumulator total(device, options);
   total.Add(ConversionWork(device, channels, height, options.batch, widths[0], widths[1]), 0, 1.0);
-  return UnitCost{ConversionSignature(channels, height, options.batch, widths[0].key, widths[1].key),
-                  total.unit_us()[0]};
+  return UnitCost{
+      ConversionSignature(channels, height, options.batch, widths[0].key, widths[1].key),
+      total.unit_us()[0]};
 }
 
 namespace {
@@ -675,7 +676,8 @@ std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, D
   const bool calibrated = config.String("kind") == "calibrated";
   config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
                      "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
-                     "batch1_kernels", "converts_through_float", "efficiency", "calibration", "residuals"});
+                     "batch1_kernels", "converts_through_float", "efficiency", "calibration",
+                     "residuals"});
   if (calibrated && !config.Has("calibration")) {
     config.Fail("a calibrated device records what it was fitted on under 'calibration:'");
   }

@@ -14,7 +14,7 @@ namespace hwnas {
 struct HostMeasureOptions {
   int batch = 1;
   int threads = 1;
-  bool layers = false;  // also every conv, linear, add and gap step alone
+  bool layers = false;  // also every step and conversion, as timed inside the pass
   TimingOptions timing;
   uint64_t seed = 0;  // weights and input
 };
@@ -36,7 +36,8 @@ std::string HostSource(int threads);
 std::string HostTool();
 
 // The network row (kind net; dtype fp32, int8 or mixed), then with options.layers a row per
-// conv, linear, add and gap step with the net id and the layer index. Throws UnsupportedError
+// conv, linear, add and gap step and per conversion between widths (kind convert), each timed
+// inside whole passes, with the net id and the layer index. Throws UnsupportedError
 // naming the net and layer for a layer the host cannot run (HostLayerPrecision).
 std::vector<Measurement> MeasureOnHost(const NetworkSpec& spec, const HostMeasureOptions& options);
 

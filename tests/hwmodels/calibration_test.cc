@@ -605,8 +605,9 @@ TEST_F(CalibrateCommandTest, KindsLimitsTheFitToThoseRowsAndTheRecordSaysSo) {
                           measurements_path_, "--nets", nets_path_, "--kinds", "net,layer",
                           "--out", dir_.File("never.yaml")});
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("--kinds: unknown kind 'layer'; valid: conv, linear, add, gap, convert, net"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.err.find("--kinds: unknown kind 'layer'; valid: conv, linear, add, gap, convert, net"),
+      std::string::npos)
       << bad.err;
   EXPECT_FALSE(std::filesystem::exists(dir_.File("never.yaml")));
 }

@@ -358,7 +358,8 @@ TEST_F(RooflineTest, ConversionsFollowEveryWidthChangeAndAddsConvertTheirSavedIn
   auto conversions = [&](const FixtureDevice& fixture) {
     std::vector<std::string> got;
     for (const auto& step : CostOk(*Device(fixture), spec).layers) {
-      if (step.op == "convert") got.push_back(std::to_string(step.first_layer) + ":" + step.precision);
+      if (step.op != "convert") continue;
+      got.push_back(std::to_string(step.first_layer) + ":" + step.precision);
     }
     return got;
   };
