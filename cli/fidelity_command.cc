@@ -60,6 +60,14 @@ int Fidelity(const Args& args) {
       proxies[i] = proxy->Evaluate(specs[i]);
       references[i] = reference->Evaluate(specs[i]);
     });
+    for (size_t i = first; i < end; ++i) {
+      if (!proxies[i].ok() || !references[i].ok()) continue;
+      printer.Note("candidate " + std::to_string(i) + ": proxy " +
+                   FormatNumber(proxies[i].accuracy) + " in " +
+                   FormatNumber(proxies[i].seconds, 3) + " s, reference " +
+                   FormatNumber(references[i].accuracy) + " in " +
+                   FormatNumber(references[i].seconds, 3) + " s");
+    }
     done = static_cast<int64_t>(end);
     printer.Stage("fidelity", done, samples);
   }

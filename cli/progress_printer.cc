@@ -55,6 +55,14 @@ void ProgressPrinter::Draw(const std::string& line, bool last, bool log_due) {
   std::fflush(out_);
 }
 
+void ProgressPrinter::Note(std::string_view line) {
+  // On a terminal the progress line is cleared first; the next report redraws it below.
+  std::fprintf(out_, "%s%.*s\n", terminal_ ? "\r\033[K" : "", static_cast<int>(line.size()),
+               line.data());
+  last_draw_ = {};
+  std::fflush(out_);
+}
+
 void ProgressPrinter::operator()(const RunProgress& p) {
   const bool log_due = p.done >= next_log_at_;
   if (!terminal_ && log_due) next_log_at_ = p.done + std::max<int64_t>(1, p.total / 10);

@@ -19,6 +19,9 @@ class ProgressPrinter {
   // done of total units, the rate and ETA from this stage's first report, so a stage reports
   // done = 0 (or what a resumed stage had done) when it starts.
   void Stage(std::string_view stage, int64_t done, int64_t total);
+  // A result worth keeping in the log as it comes (a long job's partial answers): its own line,
+  // above the progress line on a terminal.
+  void Note(std::string_view line);
 
  private:
   std::string Line(const RunProgress& progress) const;

@@ -133,6 +133,11 @@ TEST(FmnistSmokeSlow, FidelityScoresEveryCandidateTwiceAndSummarisesTheAgreement
     EXPECT_GT(std::stod(fields[4]), 0.0) << lines[i];
     proxy_seconds += std::stod(fields[3]);
     reference_seconds += std::stod(fields[4]);
+    // Logged as it finished, so a long run's partial answers outlive an interruption.
+    EXPECT_NE(r.err.find("candidate " + fields[0] + ": proxy " + fields[1] + " in " + fields[3] +
+                         " s, reference " + fields[2] + " in " + fields[4] + " s\n"),
+              std::string::npos)
+        << r.err;
   }
   EXPECT_EQ(lines[4], "");
   EXPECT_EQ(lines[5], "candidates,kendall_tau,spearman_rho,reference_steps_x,proxy_cost_share");
