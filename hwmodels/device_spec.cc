@@ -77,7 +77,7 @@ const Efficiency& DeviceSpec::EfficiencyFor(const std::string& kind, const std::
 DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
   DeviceSpec spec;
   const ConfigNode compute = config.Child("compute");
-  compute.ExpectKeys({"peak_tops", "unsupported_bits"});
+  compute.ExpectKeys({"peak_tops", "unsupported_bits", "weight_only_kernels"});
   spec.peak_tops = PrecisionMap(compute.Child("peak_tops"), 1e-9, 1e6);
   if (spec.peak_tops.empty()) compute.Child("peak_tops").Fail("give at least one precision");
   for (const auto& [key, tops] : spec.peak_tops) {
@@ -89,6 +89,12 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
               "dequantize"
           ? UnsupportedBits::kDequantize
           : UnsupportedBits::kNextSupported;
+  spec.weight_only_kernels = compute.Bool("weight_only_kernels", true);
+  if (!spec.weight_only_kernels && spec.native_int_bits.empty()) {
+    compute.Child("weight_only_kernels")
+        .Fail("without weight-only kernels a layer runs in the integer ones; give an int<b> "
+              "precision in peak_tops");
+  }
 
   const ConfigNode memory = config.Child("memory");
   memory.ExpectKeys({"bandwidth_gbs", "on_chip_mb"});
@@ -99,7 +105,8 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
 
   if (config.Has("sparse")) {
     const ConfigNode sparse = config.Child("sparse");
-    sparse.ExpectKeys({"n_of_m_speedup", "unstructured_density_below", "unstructured_efficiency"});
+    sparse.ExpectKeys({"n_of_m_speedup", "unstructured_density_below", "unstructured_efficiency",
+                       "pruned_channels"});
     if (sparse.Has("n_of_m_speedup")) {
       const ConfigNode patterns = sparse.Child("n_of_m_speedup");
       for (const auto& key : patterns.Keys()) {
@@ -111,6 +118,8 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
     }
     spec.unstructured_density_below = sparse.Double("unstructured_density_below", 0.0, 1.0, 0.0);
     spec.unstructured_efficiency = sparse.Double("unstructured_efficiency", 1e-3, 1.0, 1.0);
+    spec.skips_pruned_channels =
+        sparse.Choice("pruned_channels", {"skipped", "computed"}, "skipped") == "skipped";
   }
 
   if (config.Has("energy")) {
@@ -201,12 +210,15 @@ std::string DeviceSpecYaml(const DeviceSpec& spec) {
   };
   out << "compute:\n  peak_tops: " << precision_map(spec.peak_tops) << "\n  unsupported_bits: "
       << (spec.unsupported_bits == UnsupportedBits::kDequantize ? "dequantize" : "next_supported")
+      << (spec.weight_only_kernels ? "" : "\n  weight_only_kernels: false")
       << "\nmemory:\n  bandwidth_gbs: " << Number(spec.bandwidth_gbs)
       << "\n  on_chip_mb: " << Number(spec.on_chip_bytes / 1e6)
       << "\noverhead_us: " << Number(spec.overhead_us)
       << "\neager_overhead_us: " << Number(spec.eager_overhead_us) << "\n";
-  if (!spec.n_of_m_speedup.empty() || spec.unstructured_density_below > 0) {
+  if (!spec.n_of_m_speedup.empty() || spec.unstructured_density_below > 0 ||
+      !spec.skips_pruned_channels) {
     out << "sparse:\n";
+    if (!spec.skips_pruned_channels) out << "  pruned_channels: computed\n";
     if (!spec.n_of_m_speedup.empty()) {
       out << "  n_of_m_speedup: {";
       bool first = true;

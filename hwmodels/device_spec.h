@@ -41,6 +41,9 @@ struct DeviceSpec {
   std::map<std::string, double> peak_tops;
   std::vector<int> native_int_bits;  // the int<b> keys of peak_tops, sorted
   UnsupportedBits unsupported_bits = UnsupportedBits::kNextSupported;
+  // Kernels for one low-bit operand with one float (weight-only int8): when false, such a layer
+  // runs in the integer kernels, its float operand quantized to the widest native width.
+  bool weight_only_kernels = true;
 
   double bandwidth_gbs = 0;          // DRAM bandwidth, GB/s
   double on_chip_bytes = 0;          // a layer whose data fits here moves only its weights
@@ -50,6 +53,9 @@ struct DeviceSpec {
   std::map<std::string, double> n_of_m_speedup;  // "2:4" -> compute speed-up
   double unstructured_density_below = 0;          // sparse kernels pay below this density
   double unstructured_efficiency = 1;             // their compute efficiency against dense
+  // Channels pruned to zero are dropped (a smaller layer); false: the runtime runs them in the
+  // dense kernel, so channel pruning saves nothing (hwnas's host).
+  bool skips_pruned_channels = true;
 
   // Energy: per MAC by precision key, per DRAM byte, and static power while running.
   std::map<std::string, double> pj_per_mac;

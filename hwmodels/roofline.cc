@@ -92,8 +92,9 @@ Precision ResolvePrecision(const DeviceSpec& device, const Layer& layer,
       std::none_of(device.peak_tops.begin(), device.peak_tops.end(), [](const auto& entry) {
         return entry.first.starts_with("fp") || entry.first == "tf32";
       });
-  if (integer_only && IsCompute(layer) && (policy.w_bits >= 32) != (policy.a_bits >= 32)) {
-    // One float operand: quantized like a float layer, to the widest native width.
+  if ((integer_only || !device.weight_only_kernels) && IsCompute(layer) &&
+      (policy.w_bits >= 32) != (policy.a_bits >= 32)) {
+    // One float operand, and no kernel for that: quantized to the widest native width.
     Layer quantized = layer;
     int& float_bits = policy.w_bits >= 32 ? quantized.policy.w_bits : quantized.policy.a_bits;
     float_bits = device.native_int_bits.back();
@@ -130,7 +131,8 @@ Precision ResolvePrecision(const DeviceSpec& device, const Layer& layer,
   const int bits = std::max(policy.w_bits, policy.a_bits);
   const std::string wanted = "int" + std::to_string(bits);
   if (device.peak_tops.count(wanted)) {
-    return {wanted, wanted, policy.w_bits / 8.0, policy.a_bits / 8.0, ""};
+    // Weights may be packed offline; activations are written at the width the layer runs at.
+    return {wanted, wanted, policy.w_bits / 8.0, bits / 8.0, ""};
   }
   auto next_native = [&](int b) {
     return std::lower_bound(device.native_int_bits.begin(), device.native_int_bits.end(), b);
@@ -243,6 +245,7 @@ SparseWork ApplySparsity(const DeviceSpec& device, const Layer& layer, double we
   const double density = 1.0 - policy.sparsity;
   switch (policy.pattern) {
     case SparsityPattern::kChannel:
+      if (!device.skips_pruned_channels) break;
       work.macs *= density;
       work.weight_bytes *= density;
       work.output_share = density;
@@ -533,11 +536,12 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
     const Layer& last = layers[step.end - 1].second;
     const int first_index = layers[step.begin].first;
     // A block keeps its input as its first step reads it: in its stored width when that step
-    // runs at it, else as the float copy made on the way.
+    // runs at it, else as the float copy made on the way. (A low-rank layer's second factor
+    // shares its index; the block's input is what the first one read.)
     if (residual_sources.count(first_index)) {
-      saved_width[first_index] = precision.key == stored_label
-                                     ? std::make_pair(stored_label, stored_bytes)
-                                     : std::make_pair(float_key, float_bytes);
+      saved_width.try_emplace(first_index, precision.key == stored_label
+                                               ? std::make_pair(stored_label, stored_bytes)
+                                               : std::make_pair(float_key, float_bytes));
     }
     // An add reads the saved input too, at the add's own width.
     if (first.op == LayerOp::kAdd) {

@@ -48,6 +48,8 @@ constexpr double kRelativeTolerance = 1e-9;
 struct FixtureDevice {
   std::string peak_tops = "{fp32: 1, fp16: 4, int8: 8}";
   std::string unsupported_bits = "next_supported";
+  std::string compute_extra;  // more keys under compute
+  std::string sparse_extra;   // more keys under sparse
   std::string energy =
       "energy:\n"
       "  pj_per_mac: {fp32: 4, fp16: 1, int8: 0.5}\n"
@@ -63,7 +65,7 @@ struct FixtureDevice {
            "kind: roofline\n"
            "compute:\n"
            "  peak_tops: " + peak_tops + "\n"
-           "  unsupported_bits: " + unsupported_bits + "\n"
+           "  unsupported_bits: " + unsupported_bits + "\n" + compute_extra +
            "memory:\n"
            "  bandwidth_gbs: 20\n"
            "  on_chip_mb: " + on_chip_mb + "\n"
@@ -72,7 +74,7 @@ struct FixtureDevice {
            "sparse:\n"
            "  n_of_m_speedup: {\"2:4\": 2}\n"
            "  unstructured_density_below: 0.1\n"
-           "  unstructured_efficiency: 0.5\n"
+           "  unstructured_efficiency: 0.5\n" + sparse_extra +
            "efficiency:\n" +
            efficiency + energy + extra;
   }
@@ -260,6 +262,43 @@ TEST_F(RooflineTest, ChannelSparsityScalesMacsWeightsAndOutputs) {
   EXPECT_CLOSE(cost.latency_ms, 0.080497472);
 }
 
+// A runtime that computes pruned channels in the dense kernel (hwnas's host) saves nothing.
+TEST_F(RooflineTest, PrunedChannelsComputedCostAsTheDenseLayer) {
+  FixtureDevice dense_kernels;
+  dense_kernels.sparse_extra = "  pruned_channels: computed\n";
+  const auto device = Device(dense_kernels);
+  const DeviceCost pruned =
+      CostOk(*device, WithPolicy(LayerA(), Sparse(SparsityPattern::kChannel, 0.5)));
+  const DeviceCost dense = CostOk(*device, Net({LayerA()}));
+  EXPECT_EQ(pruned.latency_ms, dense.latency_ms);
+  EXPECT_EQ(pruned.layers[0].macs, 37748736.0);
+}
+
+// Without weight-only kernels, one low-bit operand takes the layer into the integer kernels:
+// w8a32 and w32a8 cost as w8a8, input quantized first; with them, w8a32 computes in float.
+TEST_F(RooflineTest, WithoutWeightOnlyKernelsOneLowBitOperandRunsTheLayerInInt8) {
+  FixtureDevice integer_kernels;
+  integer_kernels.compute_extra = "  weight_only_kernels: false\n";
+  const auto device = Device(integer_kernels);
+  const DeviceCost int8 = CostOk(*device, WithPolicy(LayerB(), Bits(8, 8)));
+  for (const LayerPolicy& policy : {Bits(8, 32), Bits(32, 8)}) {
+    const DeviceCost cost = CostOk(*device, WithPolicy(LayerB(), policy));
+    EXPECT_EQ(cost.latency_ms, int8.latency_ms);
+    EXPECT_EQ(StepOf(cost, "conv1x1").precision, "int8");
+    EXPECT_EQ(StepOf(cost, "convert").precision, "fp32->int8");
+  }
+  EXPECT_EQ(StepOf(CostOk(*Device(), WithPolicy(LayerB(), Bits(8, 32))), "conv1x1").precision,
+            "w8->fp32");
+
+  FixtureDevice no_int;
+  no_int.peak_tops = "{fp32: 1, fp16: 4}";
+  no_int.energy = "";
+  no_int.compute_extra = "  weight_only_kernels: false\n";
+  EXPECT_TRUE(ThrowsWith<ConfigError>([&] { Device(no_int); },
+                                      {"fixture_roofline.yaml:7", "compute.weight_only_kernels",
+                                       "give an int<b> precision in peak_tops"}));
+}
+
 TEST_F(RooflineTest, LowRankConvCostsAsItsTwoFactors) {
   LayerPolicy policy;
   policy.rank_ratio = 0.25;  // full rank min(64, 64 * 9) = 64 -> r = 16
@@ -371,6 +410,24 @@ TEST_F(RooflineTest, ConversionsFollowEveryWidthChangeAndAddsConvertTheirSavedIn
   EXPECT_EQ(conversions(through_float),
             (std::vector<std::string>{"0:fp32->int8", "3:int8->fp32", "3:int8->fp32",
                                       "4:fp32->int8", "5:int8->fp32", "5:fp32->fp16"}));
+}
+
+// A block whose first layer is factorised keeps its input as the first factor read it: here
+// the float copy, so its add converts only the block's int8 output.
+TEST_F(RooflineTest, ABlockStartingWithALowRankLayerKeepsTheInputItsFirstFactorRead) {
+  LayerPolicy int8_half_rank = Bits(8, 8);
+  int8_half_rank.rank_ratio = 0.5;
+  Layer first = Conv(16, 16, 1, 8);
+  first.policy = int8_half_rank;
+  Layer second = Conv(16, 16, 1, 8);
+  second.policy = Bits(8, 8);
+  Layer add = Elementwise(LayerOp::kAdd, 16, 8);
+  add.residual_from = 0;
+  std::vector<std::string> conversions;
+  for (const auto& step : CostOk(*Device(), Net({first, second, add})).layers) {
+    if (step.op == "convert") conversions.push_back(std::to_string(step.first_layer) + ":" + step.precision);
+  }
+  EXPECT_EQ(conversions, (std::vector<std::string>{"0:fp32->int8", "2:int8->fp32"}));
 }
 
 TEST_F(RooflineTest, NextSupportedRunsInt6AtInt8) {
