@@ -425,7 +425,8 @@ TEST_F(RooflineTest, ABlockStartingWithALowRankLayerKeepsTheInputItsFirstFactorR
   add.residual_from = 0;
   std::vector<std::string> conversions;
   for (const auto& step : CostOk(*Device(), Net({first, second, add})).layers) {
-    if (step.op == "convert") conversions.push_back(std::to_string(step.first_layer) + ":" + step.precision);
+    if (step.op != "convert") continue;
+    conversions.push_back(std::to_string(step.first_layer) + ":" + step.precision);
   }
   EXPECT_EQ(conversions, (std::vector<std::string>{"0:fp32->int8", "2:int8->fp32"}));
 }
