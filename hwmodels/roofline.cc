@@ -476,9 +476,10 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
   const auto layers = ExpandFactorised(spec, device.prunes_unused_ops);
   const double batch = options.batch;
   CostAccumulator total(device, options);
+  const Width float_width{std::string(FloatFormatName(options.float_format)),
+                          FloatBytes(options.float_format)};
   // The width the previous step wrote its output at; the input arrives in the run's format.
-  double stored_bytes = FloatBytes(options.float_format);
-  std::string stored_label(FloatFormatName(options.float_format));
+  Width stored = float_width;
   const std::vector<Step> steps = FuseSteps(device, layers, options);
   const std::vector<size_t> unit_of = UnitOfSteps(layers, steps);
   std::vector<UnitSignature> signatures;
@@ -488,33 +489,31 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
   size_t next_unit = 0;
   size_t step_unit = 0;
   double factor = 1.0;
-  auto convert = [&](const Layer& layer, int first_layer, const std::string& from,
-                     double from_bytes, const std::string& to, double to_bytes) {
+  auto convert = [&](const Layer& layer, int first_layer, const Width& from, const Width& to) {
     const int height = layer.op == LayerOp::kLinear ? 1 : layer.h_in;
-    StepWork work =
-        ConversionWork(device, layer.cin, height, batch, {from, from_bytes}, {to, to_bytes});
+    StepWork work = ConversionWork(device, layer.cin, height, batch, from, to);
     work.first_layer = first_layer;
     double convert_factor = 1.0;
     if (signed_units) {
-      signatures.push_back(ConversionSignature(layer.cin, height, options.batch, from, to));
+      signatures.push_back(
+          ConversionSignature(layer.cin, height, options.batch, from.key, to.key));
       if (residuals) convert_factor = residuals->Factor(signatures.back());
     }
     total.Add(work, next_unit++, convert_factor);
   };
   // Converts from a width to another, through the float format where the runtime does so.
-  const std::string float_key(FloatFormatName(options.float_format));
-  const double float_bytes = FloatBytes(options.float_format);
-  auto convert_between = [&](const Layer& layer, int first_layer, const std::string& from,
-                             double from_bytes, const std::string& to, double to_bytes) {
-    if (device.converts_through_float && from != float_key && to != float_key) {
-      convert(layer, first_layer, from, from_bytes, float_key, float_bytes);
-      convert(layer, first_layer, float_key, float_bytes, to, to_bytes);
+  auto convert_between = [&](const Layer& layer, int first_layer, const Width& from,
+                             const Width& to) {
+    if (device.converts_through_float && from.key != float_width.key &&
+        to.key != float_width.key) {
+      convert(layer, first_layer, from, float_width);
+      convert(layer, first_layer, float_width, to);
     } else {
-      convert(layer, first_layer, from, from_bytes, to, to_bytes);
+      convert(layer, first_layer, from, to);
     }
   };
   // The width each residual block's saved input is kept at, by the layer whose input it is.
-  std::map<int, std::pair<std::string, double>> saved_width;
+  std::map<int, Width> saved_width;
   std::set<int> residual_sources;
   for (const auto& [index, layer] : layers) {
     if (layer.op == LayerOp::kAdd && layer.residual_from >= 0) {
@@ -538,23 +537,18 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
     // A block keeps its input as its first step reads it: in its stored width when that step
     // runs at it, else as the float copy made on the way. (A low-rank layer's second factor
     // shares its index; the block's input is what the first one read.)
+    const Width width{precision.key, precision.activation_bytes};
     if (residual_sources.count(first_index)) {
-      saved_width.try_emplace(first_index, precision.key == stored_label
-                                               ? std::make_pair(stored_label, stored_bytes)
-                                               : std::make_pair(float_key, float_bytes));
+      saved_width.try_emplace(first_index, precision.key == stored.key ? stored : float_width);
     }
     // An add reads the saved input too, at the add's own width.
     if (first.op == LayerOp::kAdd) {
       const auto saved = saved_width.find(first.residual_from);
-      if (saved != saved_width.end() && saved->second.first != precision.key) {
-        convert_between(first, first_index, saved->second.first, saved->second.second,
-                        precision.key, precision.activation_bytes);
+      if (saved != saved_width.end() && saved->second.key != precision.key) {
+        convert_between(first, first_index, saved->second, width);
       }
     }
-    if (precision.activation_bytes != stored_bytes) {
-      convert_between(first, first_index, stored_label, stored_bytes, precision.key,
-                      precision.activation_bytes);
-    }
+    if (width.bytes != stored.bytes) convert_between(first, first_index, stored, width);
     const bool opens_unit = s == 0 || unit_of[s] != unit_of[s - 1];
     if (opens_unit) step_unit = next_unit++;
     if (signed_units && opens_unit) {
@@ -590,8 +584,7 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
     if (activation_bytes + weight_bytes <= device.on_chip_bytes) activation_bytes = 0;
     work.bytes = activation_bytes + weight_bytes;
     total.Add(work, step_unit, factor);
-    stored_bytes = precision.activation_bytes;
-    stored_label = precision.key;
+    stored = width;
   }
   if (units) {
     for (size_t u = 0; u < signatures.size(); ++u) {
