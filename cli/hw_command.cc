@@ -393,7 +393,7 @@ Command HwCalibrateCommand() {
            {"holdout-nets", "P", "share of the nets kept out of the fit, layers included (default 0)"},
            {"kinds", "K,...",
             "fit the efficiencies on rows of these kinds only: conv linear add gap net (default "
-            "all); layer residuals learn from every layer and convert row"},
+            "all); layer residuals learn from the fitted networks' layer and convert rows"},
            {"neighbours", "K",
             "correct each layer and conversion by the residuals of the K nearest measured ones; "
             "0 = none (default 3)"},
