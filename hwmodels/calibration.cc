@@ -274,7 +274,7 @@ LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<Measurem
     const MeasuredNetwork layer = PairMeasurements({row}, {}, timing)[0];
     // The layer's unit: a conversion into its width ahead of it is a unit of its own.
     std::vector<UnitCost> units = RooflineUnits(fitted, layer.spec, layer.options);
-    std::erase_if(units, [](const UnitCost& u) { return u.signature.ops.starts_with("convert/"); });
+    std::erase_if(units, [](const UnitCost& u) { return u.signature.IsConversion(); });
     if (units.size() != 1 || !(units[0].latency_us > 0)) continue;
     residuals.Add(units[0].signature, std::log(measured_us / units[0].latency_us));
   }

@@ -24,6 +24,9 @@ using UnitShape = std::array<int, 6>;
 struct UnitSignature {
   std::string ops;  // the op run: "pointwise+bn+relu/fp16" (efficiency kind, then fused names)
   UnitShape shape{};
+
+  // A conversion between widths, "convert/<from>-><to>", rather than a layer.
+  bool IsConversion() const { return ops.starts_with("convert/"); }
 };
 
 class LayerResiduals {
