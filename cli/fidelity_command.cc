@@ -61,7 +61,11 @@ int Fidelity(const Args& args) {
       references[i] = reference->Evaluate(specs[i]);
     });
     for (size_t i = first; i < end; ++i) {
-      if (!proxies[i].ok() || !references[i].ok()) continue;
+      if (!proxies[i].ok() || !references[i].ok()) {
+        printer.Note("candidate " + std::to_string(i) + " failed: " + proxies[i].error +
+                     references[i].error);
+        continue;
+      }
       printer.Note("candidate " + std::to_string(i) + ": proxy " +
                    FormatNumber(proxies[i].accuracy) + " in " +
                    FormatNumber(proxies[i].seconds, 3) + " s, reference " +
@@ -77,10 +81,7 @@ int Fidelity(const Args& args) {
   std::vector<double> a, b;
   double proxy_seconds = 0, reference_seconds = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (!proxies[i].ok() || !references[i].ok()) {
-      std::cerr << "candidate " << i << " failed: " << proxies[i].error << references[i].error << "\n";
-      continue;
-    }
+    if (!proxies[i].ok() || !references[i].ok()) continue;  // reported as it happened
     a.push_back(proxies[i].accuracy);
     b.push_back(references[i].accuracy);
     proxy_seconds += proxies[i].seconds;
