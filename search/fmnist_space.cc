@@ -227,9 +227,17 @@ class FmnistSpace : public SearchSpace {
     std::string key = "fmnist classes " + std::to_string(options_.classes) + " stem " +
                       list(options_.stem_widths);
     for (const Stage& stage : options_.stages) key += " stage " + list(stage.depths) + list(stage.widths);
+    key += " kernels " + list(options_.kernels) + " expansions " + list(options_.expansions);
     // The supernet trains on sampled networks, so how they are drawn belongs to the key too.
-    return key + " kernels " + list(options_.kernels) + " expansions " + list(options_.expansions) +
-           " sampling 2";
+    // Sampling draws each layer's policy from the same random stream as the architecture, so
+    // the policy lists change which architectures are drawn.
+    key += " sampling 2 policies";
+    for (const auto& policies : options_.policies) {
+      key += " [";
+      for (const PolicyChoice& choice : policies) key += choice.name + ",";
+      key += "]";
+    }
+    return key;
   }
 
   bool IsValid(const Candidate& c) const override {

@@ -415,6 +415,20 @@ TEST(FmnistSpace, ShippedPolicyCounts) {
 // MACs of the tiny space's largest network (stage 3 depth 2, expansion 2 everywhere, kernel 5),
 // layer by layer at batch 1 (conv: out pixels x cout x cin/groups x k^2; bn, relu6, add: out
 // pixels x channels; pool: 49 x 8; linear 8 x 10):
+// The supernet's cache key: sampling draws policies from the architecture's random stream, so
+// a change to the policy lists alone must change the key, and an identical file must not.
+TEST(FmnistSpace, ArchitectureKeyFollowsThePolicyLists) {
+  const TempDir dir;
+  const std::string key = TinySpace(dir)->ArchitectureKey();
+  EXPECT_EQ(LoadSearchSpace(dir.Write("same.yaml", kTinySpace))->ArchitectureKey(), key);
+  std::string more_bits = kTinySpace;
+  more_bits.replace(more_bits.find("w_bits: [8, 32]"), 15, "w_bits: [4, 8, 32]");
+  EXPECT_NE(LoadSearchSpace(dir.Write("bits.yaml", more_bits))->ArchitectureKey(), key);
+  std::string full_rank = kTinySpace;
+  full_rank.replace(full_rank.find("rank: [1, 0.5]"), 14, "rank: [1]");
+  EXPECT_NE(LoadSearchSpace(dir.Write("rank.yaml", full_rank))->ArchitectureKey(), key);
+}
+
 TEST(FmnistSpace, LargestNetworkHasTheMacsWorkedOutByHand) {
   TempDir dir;
   const auto space = TinySpace(dir);
