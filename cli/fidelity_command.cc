@@ -1,11 +1,12 @@
 // `hwnas fidelity`: how well a run's proxy ranks candidates. N random candidates of the run's
 // space are scored twice: by the run's evaluator (the proxy), and by the same evaluator training
-// from scratch (`init: scratch`) for `--scale` times the proxy's steps, the reference. Prints
-// both per candidate, Kendall's tau and Spearman's rho between them, and the proxy's cost as a
-// share of the reference's.
+// from scratch (`init: scratch`), the reference: full training, as many epochs as the teacher's,
+// or `--scale` times the proxy's steps. Prints both per candidate, Kendall's tau and Spearman's
+// rho between them, and the proxy's cost as a share of the reference's.
 #include <tbb/parallel_for.h>
 
 #include <iostream>
+#include <optional>
 
 #include "cli/command.h"
 #include "cli/progress_printer.h"
@@ -19,16 +20,22 @@ namespace hwnas {
 
 namespace {
 
-// The run's evaluator mapping with the reference's changes: from scratch, `scale` times the steps.
-ConfigNode ReferenceEvaluator(const RunConfig& config, int64_t scale) {
+// The run's evaluator mapping with the reference's changes: from scratch, and either `scale`
+// times the proxy's steps or, without one, full training: as many epochs as the teacher's.
+ConfigNode ReferenceEvaluator(const RunConfig& config, std::optional<int64_t> scale) {
   const ConfigNode proxy = config.Evaluator();
   if (proxy.String("kind") != "distill") {
     proxy.Fail("hwnas fidelity needs an evaluator of kind distill (a proxy that trains)");
   }
   YAML::Node node = YAML::Clone(proxy.yaml());
-  const int64_t steps = proxy.Has("proxy") ? proxy.Child("proxy").Int("steps", 1, 10000000, 100) : 100;
   node["init"] = "scratch";
-  node["proxy"]["steps"] = steps * scale;
+  if (scale) {
+    const int64_t steps = proxy.Has("proxy") ? proxy.Child("proxy").Int("steps", 1, 10000000, 100) : 100;
+    node["proxy"]["steps"] = steps * *scale;
+  } else {
+    node["proxy"].remove("steps");
+    node["proxy"]["epochs"] = DistillTeacherEpochs(proxy);
+  }
   YAML::Node root;
   root["evaluator"] = node;
   return ConfigNode::LoadString(YAML::Dump(root), config.origin).Child("evaluator");
@@ -38,7 +45,7 @@ int Fidelity(const Args& args) {
   const std::string format = args.Choice("format", kOutputFormats, "table");
   const RunConfig config = LoadRunConfig(args.Require("config"));
   const int64_t samples = args.Int("samples", 3, 100000).value_or(30);
-  const int64_t scale = args.Int("scale", 1, 1000).value_or(10);
+  const std::optional<int64_t> scale = args.Int("scale", 1, 1000);
   const uint64_t seed = static_cast<uint64_t>(args.Int("seed", 0, INT64_MAX).value_or(0));
   const auto space = LoadSearchSpace(config.space_path);
   ProgressPrinter printer(stderr);
@@ -79,9 +86,10 @@ int Fidelity(const Args& args) {
   TableOutput table({{"candidate", true}, {"proxy_accuracy", true}, {"reference_accuracy", true},
                      {"proxy_s", true}, {"reference_s", true}});
   std::vector<double> a, b;
-  double proxy_seconds = 0, reference_seconds = 0;
+  double proxy_seconds = 0, reference_seconds = 0, steps_ratio = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
     if (!proxies[i].ok() || !references[i].ok()) continue;  // reported as it happened
+    steps_ratio = references[i].metrics.at("steps") / proxies[i].metrics.at("steps");
     a.push_back(proxies[i].accuracy);
     b.push_back(references[i].accuracy);
     proxy_seconds += proxies[i].seconds;
@@ -94,7 +102,7 @@ int Fidelity(const Args& args) {
   TableOutput summary({{"candidates", true}, {"kendall_tau", true}, {"spearman_rho", true},
                        {"reference_steps_x", true}, {"proxy_cost_share", true}});
   summary.AddRow({std::to_string(a.size()), FormatNumber(KendallTau(a, b), 4),
-                  FormatNumber(SpearmanRho(a, b), 4), std::to_string(scale),
+                  FormatNumber(SpearmanRho(a, b), 4), FormatNumber(steps_ratio, 4),
                   FormatNumber(proxy_seconds / reference_seconds, 4)});
   std::cout << "\n";
   summary.Print(std::cout, format);
@@ -108,7 +116,8 @@ Command FidelityCommand() {
           "rank agreement of a run's proxy with longer training from scratch, on random candidates",
           {{"config", "FILE", "a run YAML whose evaluator is of kind distill (required)"},
            {"samples", "N", "random candidates scored (default 30)"},
-           {"scale", "K", "the reference trains K times the proxy's steps (default 10)"},
+           {"scale", "K", "the reference trains K times the proxy's steps (default: full "
+                          "training, as many epochs as the teacher)"},
            {"seed", "N", "which candidates (default 0)"},
            kFormatFlag},
           Fidelity};

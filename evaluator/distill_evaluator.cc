@@ -10,6 +10,7 @@
 // Per candidate: inherit, apply the policy (fake-quantize, prune, factorise), fine-tune K steps
 // on the teacher's precomputed logits (quantization-aware, masks kept), recalibrate batch norm,
 // and report validation accuracy with what compression did to every layer.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -46,6 +47,7 @@ std::string Percent(double fraction) {
 
 struct ProxyOptions {
   int64_t steps = 100;
+  int epochs = 0;  // when set, steps = epochs x training images / batch size
   int64_t batch_size = 64;
   double peak_learning_rate = 0.01;
   int bn_batches = 10;  // training-mode forwards that recalibrate batch norm
@@ -111,8 +113,10 @@ DistillConfig ReadConfig(const ConfigNode& config) {
   c.supernet.augment = c.teacher.augment;
   if (config.Has("proxy")) {
     const ConfigNode p = config.Child("proxy");
-    p.ExpectKeys({"steps", "batch", "learning_rate", "bn_batches"});
+    p.ExpectKeys({"steps", "epochs", "batch", "learning_rate", "bn_batches"});
+    if (p.Has("steps") && p.Has("epochs")) p.Fail("give steps or epochs, not both");
     c.proxy.steps = p.Int("steps", 1, 10000000, 100);
+    c.proxy.epochs = static_cast<int>(p.Int("epochs", 1, 1000, 0));
     c.proxy.batch_size = p.Int("batch", 1, 4096, 64);
     c.proxy.peak_learning_rate = p.Double("learning_rate", 1e-6, 10, 0.01);
     c.proxy.bn_batches = static_cast<int>(p.Int("bn_batches", 1, 1000, 10));
@@ -186,6 +190,9 @@ class DistillEvaluator : public Evaluator {
                         " does not fit the space's input (" + std::to_string(expected.channels) +
                         "x" + std::to_string(expected.height) + "x" + std::to_string(expected.width) +
                         ", " + std::to_string(context.space.largest.classes) + " classes)");
+    }
+    if (config_.proxy.epochs > 0) {
+      config_.proxy.steps = std::max<int64_t>(1, config_.proxy.epochs * train_.size() / config_.proxy.batch_size);
     }
     PrepareTeacher(context);
     PrepareSupernet(context);
@@ -400,5 +407,7 @@ class DistillEvaluator : public Evaluator {
 std::unique_ptr<Evaluator> MakeDistillEvaluator(const ConfigNode& config, const EvaluatorContext& context) {
   return std::make_unique<DistillEvaluator>(ReadConfig(config), context);
 }
+
+int DistillTeacherEpochs(const ConfigNode& config) { return ReadConfig(config).teacher.epochs; }
 
 }  // namespace hwnas

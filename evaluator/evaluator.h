@@ -74,5 +74,7 @@ std::vector<std::string> EvaluatorKinds();
 std::unique_ptr<Evaluator> MakeTabularEvaluator(const ConfigNode& config, const EvaluatorContext& context);
 std::unique_ptr<Evaluator> MakePredictorEvaluator(const ConfigNode& config, const EvaluatorContext& context);
 std::unique_ptr<Evaluator> MakeDistillEvaluator(const ConfigNode& config, const EvaluatorContext& context);
+// The epochs a distill evaluator's teacher trains (its `teacher.epochs`, or the default).
+int DistillTeacherEpochs(const ConfigNode& config);
 
 }  // namespace hwnas

@@ -154,6 +154,23 @@ TEST(FmnistSmokeSlow, FidelityScoresEveryCandidateTwiceAndSummarisesTheAgreement
               0.02 * proxy_seconds / reference_seconds);
 }
 
+// Without --scale the reference is full training: the teacher's 1 epoch of the smoke run's 2,000
+// images at the proxy's batch of 64 is 31 steps, against the proxy's 20.
+TEST(FmnistSmokeSlow, FidelityWithoutAScaleTrainsTheReferenceAsLongAsTheTeacher) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
+  }
+  TempDir dir;
+  const auto r = test::RunCommand(
+      {"/usr/bin/env", "XDG_CACHE_HOME=" + dir.File("cache"), test::HwnasBinary(), "fidelity",
+       "--config", SourcePath("configs/runs/fmnist-smoke.yaml"), "--samples", "3", "--format", "csv"},
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = test::SplitLines(r.out);
+  ASSERT_EQ(lines.size(), 7u) << r.out;
+  EXPECT_EQ(test::SplitFields(lines[6], ',').at(3), "1.55") << lines[6];
+}
+
 TEST(FmnistSmoke, FidelityRefusesARunWhoseEvaluatorDoesNotTrain) {
   TempDir dir;
   const auto r = test::RunCommand({test::HwnasBinary(), "fidelity", "--config",

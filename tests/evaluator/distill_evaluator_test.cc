@@ -53,6 +53,8 @@ struct DistillYaml {
   int teacher_epochs = 1;
   int supernet_steps = 4;
   int proxy_steps = 60;
+  int proxy_epochs = 0;  // when set, the proxy's length in epochs
+  bool proxy_steps_and_epochs = false;  // a config error
 
   std::string Text() const {
     return "kind: distill\n"
@@ -62,9 +64,16 @@ struct DistillYaml {
            "validation_images: 500\n"
            "teacher: {epochs: " + std::to_string(teacher_epochs) + ", batch: 64}\n"
            "supernet: {steps: " + std::to_string(supernet_steps) + ", batch: 64}\n"
-           "proxy: {steps: " + std::to_string(proxy_steps) + ", batch: 64, bn_batches: 4}\n"
+           "proxy: {" + ProxyLength() + ", batch: 64, bn_batches: 4}\n"
            "final: {steps: 10}\n"
            "inherited_accuracy: true\n";
+  }
+
+  std::string ProxyLength() const {
+    const std::string steps = "steps: " + std::to_string(proxy_steps);
+    const std::string epochs = "epochs: " + std::to_string(proxy_epochs);
+    if (proxy_steps_and_epochs) return steps + ", " + epochs;
+    return proxy_epochs > 0 ? epochs : steps;
   }
 };
 
@@ -259,6 +268,19 @@ TEST_F(DistillEvaluatorSlow, CacheKeysFollowEpochsImagesDataAndSupernetSettings)
   EXPECT_EQ(log.find("training"), std::string::npos) << log;
   EXPECT_EQ(CacheFiles("teacher-").size(), 4u);
   EXPECT_EQ(CacheFiles("supernet-").size(), 5u);
+}
+
+// Full training for `hwnas fidelity`'s reference: epochs x training images / batch size steps.
+TEST_F(DistillEvaluatorSlow, ProxyEpochsSetTheStepsFromTheTrainingImages) {
+  const EvalResult result = Make({.proxy_epochs = 2})->Evaluate(space_->Expand(space_->Extreme(false)));
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.metrics.at("steps"), 2 * 600 / 64);
+}
+
+TEST_F(DistillEvaluator, ProxyStepsAndEpochsTogetherAreAConfigError) {
+  EXPECT_TRUE(ThrowsWith<ConfigError>([&] { Make({.proxy_steps_and_epochs = true}); },
+                                      {"fixture_distill.yaml", "proxy", "give steps or epochs, not both"}));
+  EXPECT_FALSE(fs::exists(cache_));
 }
 
 TEST_F(DistillEvaluator, AMissingDataDirectoryNamesThePathAndThePackage) {
