@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -103,16 +104,22 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
 
 // `hwnas fidelity` on the smoke run: each candidate scored by the proxy and by a from-scratch
 // reference with twice its steps, then the rank agreement and the proxy's share of the cost.
+// `hwnas fidelity` on 3 candidates of the smoke run, with its own cache, as CSV.
+test::CommandResult SmokeFidelity(const TempDir& dir, const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {"/usr/bin/env", "XDG_CACHE_HOME=" + dir.File("cache"),
+                                   test::HwnasBinary(), "fidelity", "--config",
+                                   SourcePath("configs/runs/fmnist-smoke.yaml"), "--samples", "3",
+                                   "--format", "csv"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return test::RunCommand(argv, dir);
+}
+
 TEST(FmnistSmokeSlow, FidelityScoresEveryCandidateTwiceAndSummarisesTheAgreement) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
     GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
   }
   TempDir dir;
-  const auto r = test::RunCommand(
-      {"/usr/bin/env", "XDG_CACHE_HOME=" + dir.File("cache"), test::HwnasBinary(), "fidelity",
-       "--config", SourcePath("configs/runs/fmnist-smoke.yaml"), "--samples", "3", "--scale", "2",
-       "--format", "csv"},
-      dir);
+  const auto r = SmokeFidelity(dir, {"--scale", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = test::SplitLines(r.out);
   // Three candidate rows under their header, a blank line, then the summary and its header.
@@ -161,10 +168,7 @@ TEST(FmnistSmokeSlow, FidelityWithoutAScaleTrainsTheReferenceAsLongAsTheTeacher)
     GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
   }
   TempDir dir;
-  const auto r = test::RunCommand(
-      {"/usr/bin/env", "XDG_CACHE_HOME=" + dir.File("cache"), test::HwnasBinary(), "fidelity",
-       "--config", SourcePath("configs/runs/fmnist-smoke.yaml"), "--samples", "3", "--format", "csv"},
-      dir);
+  const auto r = SmokeFidelity(dir, {});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = test::SplitLines(r.out);
   ASSERT_EQ(lines.size(), 7u) << r.out;
