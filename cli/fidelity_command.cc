@@ -30,7 +30,8 @@ ConfigNode ReferenceEvaluator(const RunConfig& config, std::optional<int64_t> sc
   YAML::Node node = YAML::Clone(proxy.yaml());
   node["init"] = "scratch";
   if (scale) {
-    const int64_t steps = proxy.Has("proxy") ? proxy.Child("proxy").Int("steps", 1, 10000000, 100) : 100;
+    const int64_t steps =
+        proxy.Has("proxy") ? proxy.Child("proxy").Int("steps", 1, 10000000, 100) : 100;
     node["proxy"]["steps"] = steps * *scale;
   } else {
     node["proxy"].remove("steps");

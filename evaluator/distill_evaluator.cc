@@ -192,7 +192,8 @@ class DistillEvaluator : public Evaluator {
                         ", " + std::to_string(context.space.largest.classes) + " classes)");
     }
     if (config_.proxy.epochs > 0) {
-      config_.proxy.steps = std::max<int64_t>(1, config_.proxy.epochs * train_.size() / config_.proxy.batch_size);
+      config_.proxy.steps =
+          std::max<int64_t>(1, config_.proxy.epochs * train_.size() / config_.proxy.batch_size);
     }
     PrepareTeacher(context);
     PrepareSupernet(context);

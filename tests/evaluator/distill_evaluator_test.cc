@@ -272,14 +272,16 @@ TEST_F(DistillEvaluatorSlow, CacheKeysFollowEpochsImagesDataAndSupernetSettings)
 
 // Full training for `hwnas fidelity`'s reference: epochs x training images / batch size steps.
 TEST_F(DistillEvaluatorSlow, ProxyEpochsSetTheStepsFromTheTrainingImages) {
-  const EvalResult result = Make({.proxy_epochs = 2})->Evaluate(space_->Expand(space_->Extreme(false)));
+  const auto evaluator = Make({.proxy_epochs = 2});
+  const EvalResult result = evaluator->Evaluate(space_->Expand(space_->Extreme(false)));
   ASSERT_TRUE(result.ok()) << result.error;
   EXPECT_EQ(result.metrics.at("steps"), 2 * 600 / 64);
 }
 
 TEST_F(DistillEvaluator, ProxyStepsAndEpochsTogetherAreAConfigError) {
   EXPECT_TRUE(ThrowsWith<ConfigError>([&] { Make({.proxy_steps_and_epochs = true}); },
-                                      {"fixture_distill.yaml", "proxy", "give steps or epochs, not both"}));
+                                      {"fixture_distill.yaml", "proxy",
+                                       "give steps or epochs, not both"}));
   EXPECT_FALSE(fs::exists(cache_));
 }
 
