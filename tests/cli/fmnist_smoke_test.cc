@@ -102,8 +102,6 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
   }
 }
 
-// `hwnas fidelity` on the smoke run: each candidate scored by the proxy and by a from-scratch
-// reference with twice its steps, then the rank agreement and the proxy's share of the cost.
 // `hwnas fidelity` on 3 candidates of the smoke run, with its own cache, as CSV.
 test::CommandResult SmokeFidelity(const TempDir& dir, const std::vector<std::string>& flags) {
   std::vector<std::string> argv = {"/usr/bin/env", "XDG_CACHE_HOME=" + dir.File("cache"),
@@ -114,6 +112,8 @@ test::CommandResult SmokeFidelity(const TempDir& dir, const std::vector<std::str
   return test::RunCommand(argv, dir);
 }
 
+// Each candidate scored by the proxy and by a from-scratch reference with twice its steps, then
+// the rank agreement and the proxy's share of the cost.
 TEST(FmnistSmokeSlow, FidelityScoresEveryCandidateTwiceAndSummarisesTheAgreement) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
     GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
