@@ -33,6 +33,12 @@ class DatabaseError : public Error {
   using Error::Error;
 };
 
+// A computation that produced a non-finite value, such as a training that diverged.
+class NumericalError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A request the current build or device cannot serve.
 class UnsupportedError : public Error {
  public:

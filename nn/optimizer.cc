@@ -18,16 +18,29 @@ void Optimizer::ZeroGrad() {
 
 namespace {
 
-Eigen::ArrayXf DecayedGrad(const Parameter& p, double weight_decay) {
-  if (weight_decay == 0 || !p.decay) return p.grad;
-  return p.grad + static_cast<float>(weight_decay) * p.value;
+Eigen::ArrayXf DecayedGrad(const Parameter& p, double weight_decay, float grad_scale = 1) {
+  if (weight_decay == 0 || !p.decay) return grad_scale * p.grad;
+  return grad_scale * p.grad + static_cast<float>(weight_decay) * p.value;
+}
+
+// The factor that brings the gradients' joint L2 norm down to `max_norm` (1 when within it).
+float ClippingScale(const std::vector<Parameter*>& parameters, double max_norm, int64_t step) {
+  double squares = 0;
+  for (const Parameter* p : parameters) squares += p->grad.cast<double>().square().sum();
+  const double norm = std::sqrt(squares);
+  if (!std::isfinite(norm)) {
+    throw NumericalError("training diverged: the gradient is not finite at step " +
+                         std::to_string(step + 1));
+  }
+  return norm > max_norm ? static_cast<float>(max_norm / norm) : 1.0f;
 }
 
 class Sgd : public Optimizer {
  public:
   Sgd(const std::vector<NamedParameter>& parameters, const SgdOptions& o)
       : Optimizer(parameters), options_(o) {
-    HWNAS_CHECK(o.learning_rate >= 0 && o.momentum >= 0 && o.weight_decay >= 0);
+    HWNAS_CHECK(o.learning_rate >= 0 && o.momentum >= 0 && o.weight_decay >= 0 &&
+                o.max_gradient_norm >= 0);
     learning_rate_ = o.learning_rate;
     momentum_ = o.momentum;
     for (auto* p : parameters_) velocity_.push_back(Eigen::ArrayXf::Zero(p->value.size()));
@@ -35,9 +48,12 @@ class Sgd : public Optimizer {
 
   void Step() override {
     const auto lr = static_cast<float>(learning_rate_), mu = static_cast<float>(momentum_);
+    const float grad_scale = options_.max_gradient_norm > 0
+                                 ? ClippingScale(parameters_, options_.max_gradient_norm, steps_)
+                                 : 1.0f;
     for (size_t i = 0; i < parameters_.size(); ++i) {
       Parameter& p = *parameters_[i];
-      const Eigen::ArrayXf grad = DecayedGrad(p, options_.weight_decay);
+      const Eigen::ArrayXf grad = DecayedGrad(p, options_.weight_decay, grad_scale);
       // The first step takes the gradient itself as the velocity, as PyTorch does.
       velocity_[i] = steps_ == 0 ? grad : Eigen::ArrayXf(mu * velocity_[i] + grad);
       p.value -= lr * (options_.nesterov ? Eigen::ArrayXf(grad + mu * velocity_[i]) : velocity_[i]);

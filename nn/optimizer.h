@@ -34,6 +34,10 @@ struct SgdOptions {
   double momentum = 0.9;
   double weight_decay = 0;  // L2, added to the gradient (PyTorch's SGD convention)
   bool nesterov = false;
+  // Above 0, the gradient of all parameters together is scaled down to at most this L2 norm
+  // before the step, as PyTorch's clip_grad_norm_ does, and a non-finite gradient throws
+  // NumericalError: a training that diverges stops with its step instead of turning into NaN.
+  double max_gradient_norm = 0;
 };
 
 struct AdamOptions {

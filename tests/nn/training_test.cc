@@ -44,6 +44,39 @@ TEST(Sgd, MomentumAndWeightDecayFollowPyTorch) {
   EXPECT_NEAR(s.p.value[0], 0.8266, 1e-6);
 }
 
+TEST(Sgd, MaxGradientNormScalesTheJointGradientDown) {
+  Parameter a({1}), b({1});
+  const std::vector<NamedParameter> both{{"a", &a}, {"b", &b}};
+  auto sgd = MakeSgd(both, {.learning_rate = 1, .momentum = 0, .max_gradient_norm = 1});
+  // The gradient (3, 4) has norm 5: the step is (3, 4) / 5.
+  a.grad[0] = 3;
+  b.grad[0] = 4;
+  sgd->Step();
+  EXPECT_NEAR(a.value[0], -0.6, 1e-6);
+  EXPECT_NEAR(b.value[0], -0.8, 1e-6);
+  // Within the bound the gradient is taken as it is.
+  a.grad[0] = 0.3f;
+  b.grad[0] = 0;
+  sgd->Step();
+  EXPECT_NEAR(a.value[0], -0.9, 1e-6);
+}
+
+TEST(Sgd, ANonFiniteGradientIsANumericalErrorWhenClipping) {
+  Scalar s;
+  auto sgd = MakeSgd(s.list(), {.max_gradient_norm = 10});
+  s.p.grad[0] = 1;
+  sgd->Step();
+  s.p.grad[0] = std::nanf("");
+  const float before = s.p.value[0];
+  try {
+    sgd->Step();
+    FAIL() << "a NaN gradient was stepped on";
+  } catch (const NumericalError& e) {
+    EXPECT_STREQ(e.what(), "training diverged: the gradient is not finite at step 2");
+  }
+  EXPECT_EQ(s.p.value[0], before);
+}
+
 TEST(Sgd, NonTrainableParametersAreLeftAlone) {
   Parameter running({2}, false);
   running.value << 3, 4;
