@@ -54,16 +54,22 @@ void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
   const std::string statistic = std::string(fitted_to_min ? "min" : "median") + " of " +
                                 std::to_string(options.timing.reps) + " reps";
   const HostThreads threads(options.threads);
+  std::vector<double> measured_over_predicted;
   for (const FrontRow& row : members) {
     try {
       const NetworkSpec spec = HostDeployable(run.space().Expand(run.space().Parse(row.canonical)));
       const Measurement net = MeasureOnHost(spec, options).front();
-      store.WriteMeasuredLatency(run_id, CandidateHash(row.canonical), kHostDevice,
-                                 (fitted_to_min ? net.min_us : net.median_us) / 1000,
+      const double measured_ms = (fitted_to_min ? net.min_us : net.median_us) / 1000;
+      store.WriteMeasuredLatency(run_id, CandidateHash(row.canonical), kHostDevice, measured_ms,
                                  net.dtype + ", batch 1, " + statistic + ", " + net.source);
+      if (row.latency_ms > 0) measured_over_predicted.push_back(measured_ms / row.latency_ms);
     } catch (const UnsupportedError& e) {
       std::cerr << "not measured: " << e.what() << "\n";
     }
+  }
+  if (const std::string warning = CalibrationDriftWarning(kHostDevice, measured_over_predicted);
+      !warning.empty()) {
+    std::cerr << warning << "\n";
   }
 }
 

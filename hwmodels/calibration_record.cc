@@ -1,5 +1,7 @@
 #include "hwmodels/calibration_record.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/config_node.h"
@@ -44,6 +46,22 @@ CalibrationRecord ReadCalibrationRecord(const std::string& device_path) {
     for (const auto& net : calibration.StringList(key)) record.nets.insert(net);
   }
   return record;
+}
+
+std::string CalibrationDriftWarning(const std::string& device,
+                                    std::vector<double> measured_over_predicted, double tolerance) {
+  if (measured_over_predicted.empty()) return "";
+  auto middle = measured_over_predicted.begin() + measured_over_predicted.size() / 2;
+  std::nth_element(measured_over_predicted.begin(), middle, measured_over_predicted.end());
+  const double ratio = *middle;
+  if (ratio <= 1 + tolerance && ratio >= 1 / (1 + tolerance)) return "";
+  char text[320];
+  std::snprintf(text, sizeof text,
+                "warning: %s: networks measured on this machine take %.2fx the latency its model "
+                "predicts (median of %zu); it was calibrated on another host, so recalibrate it "
+                "here with `hwnas hw measure` and `hwnas hw calibrate`",
+                device.c_str(), ratio, measured_over_predicted.size());
+  return text;
 }
 
 }  // namespace hwnas

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "hwmodels/measured_network.h"
 #include "hwmodels/measurement.h"
@@ -23,5 +24,12 @@ struct CalibrationRecord {
 
 // The record of a device file; empty for a device that was not calibrated.
 CalibrationRecord ReadCalibrationRecord(const std::string& device_path);
+
+// A one-line warning when networks measured on this machine take, at the median, more than
+// (1 + tolerance) or less than 1 / (1 + tolerance) times the latency `device` predicts for them:
+// its calibration was fitted on another host. Empty when they agree, or with no ratios.
+std::string CalibrationDriftWarning(const std::string& device,
+                                    std::vector<double> measured_over_predicted,
+                                    double tolerance = 0.25);
 
 }  // namespace hwnas

@@ -439,6 +439,21 @@ TEST_F(CalibrationTest, TheRecordReadsTheTimingStatisticTheFitUsed) {
                                       {"fixture_calibrated.yaml:", "mean", "median, min"}));
 }
 
+// A device calibrated on another host predicts this one's networks off by a common factor; a run
+// that measures its front says so once, with the factor, and stays quiet within the tolerance.
+TEST(CalibrationDrift, WarnsOnlyWhenTheMedianRatioLeavesTheTolerance) {
+  EXPECT_EQ(CalibrationDriftWarning("host-cpu", {}), "");
+  EXPECT_EQ(CalibrationDriftWarning("host-cpu", {0.9, 1.2, 1.0, 3.0, 0.85}), "");
+  EXPECT_EQ(CalibrationDriftWarning("host-cpu", {1.5, 1.37, 1.4}),
+            "warning: host-cpu: networks measured on this machine take 1.40x the latency its "
+            "model predicts (median of 3); it was calibrated on another host, so recalibrate it "
+            "here with `hwnas hw measure` and `hwnas hw calibrate`");
+  const std::string faster = CalibrationDriftWarning("h100", {0.5, 0.6, 0.7, 0.2});
+  EXPECT_NE(faster.find("h100: networks measured on this machine take 0.60x"), std::string::npos);
+  EXPECT_EQ(CalibrationDriftWarning("host-cpu", {1.25}), "");  // the tolerance's own edge
+  EXPECT_NE(CalibrationDriftWarning("host-cpu", {1.3}, 0.25), "");
+}
+
 #ifdef HWNAS_BINARY
 // A nets file of four small networks and a measurement file made by the truth: two batches of
 // each network, the first conv of each as a layer row of its network, and four layer rows of no
