@@ -68,6 +68,7 @@ struct DistillConfig {
   SandwichOptions supernet;
   ProxyOptions proxy;
   int64_t final_steps = 1000;
+  int64_t most_accurate_final_steps = 1000;  // for each device's most accurate front member
   DistillOptions distill;
   bool inherited_accuracy = false;  // also report the accuracy before the fine-tune
   bool from_scratch = false;  // `init: scratch`: seeded weights instead of the supernet's
@@ -128,8 +129,9 @@ DistillConfig ReadConfig(const ConfigNode& config) {
   }
   if (config.Has("final")) {
     const ConfigNode f = config.Child("final");
-    f.ExpectKeys({"steps"});
+    f.ExpectKeys({"steps", "most_accurate_steps"});
     c.final_steps = f.Int("steps", 1, 10000000, 1000);
+    c.most_accurate_final_steps = f.Int("most_accurate_steps", 1, 10000000, c.final_steps);
   }
   if (config.Has("distill")) {
     const ConfigNode d = config.Child("distill");
@@ -211,8 +213,10 @@ class DistillEvaluator : public Evaluator {
     return Score(spec, config_.proxy.steps, validation_, "validation");
   }
 
-  std::optional<EvalResult> FinalEvaluate(const NetworkSpec& spec) const override {
-    return Score(spec, config_.final_steps, splits_.final_test(), "test");
+  std::optional<EvalResult> FinalEvaluate(const NetworkSpec& spec, FinalRole role) const override {
+    const int64_t steps = role == FinalRole::kMostAccurate ? config_.most_accurate_final_steps
+                                                           : config_.final_steps;
+    return Score(spec, steps, splits_.final_test(), "test");
   }
 
  private:

@@ -41,9 +41,13 @@ class Evaluator {
   virtual std::string_view kind() const = 0;
   // Thread-safe; called concurrently for the candidates of a batch.
   virtual EvalResult Evaluate(const NetworkSpec& spec) const = 0;
+  // Which front member a final evaluation is for: any, or the most accurate of a device's
+  // front, which the users' choice usually is and so may get a longer schedule.
+  enum class FinalRole { kMember, kMostAccurate };
   // The result a front member gets at the end of a run: trained longer and scored on the test
   // set. nullopt for evaluators whose Evaluate already is the final word (benchmark tables).
-  virtual std::optional<EvalResult> FinalEvaluate(const NetworkSpec& /*spec*/) const {
+  virtual std::optional<EvalResult> FinalEvaluate(const NetworkSpec& /*spec*/,
+                                                  FinalRole /*role*/) const {
     return std::nullopt;
   }
 };

@@ -12,16 +12,25 @@ namespace {
 
 class EvolutionSampler : public Sampler {
  public:
-  EvolutionSampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed)
-      : Sampler(space, seed), options_(WithDefaultMutationRate(options, space)) {}
+  EvolutionSampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed,
+                   CostOracle costs)
+      : Sampler(space, seed, std::move(costs)),
+        options_(WithDefaultMutationRate(options, space)) {}
   std::string_view kind() const override { return "evolution"; }
 
  protected:
   std::vector<Candidate> DoAsk(size_t n, Rng& rng) override {
     std::vector<Candidate> batch;
     const bool warm = population_.size() >= static_cast<size_t>(options_.population);
+    std::vector<const Observation*> members;
+    for (const auto& o : population_) members.push_back(&o);
+    std::vector<Candidate> upgrades = warm ? UnseenFreeUpgrades(members) : std::vector<Candidate>{};
     while (batch.size() < n) {
-      auto child = Unseen(
+      std::optional<Candidate> child;
+      if (!upgrades.empty() && rng.Bernoulli(options_.upgrade_rate)) {
+        child = TakeUnseen(upgrades, rng);
+      }
+      if (!child) child = Unseen(
           [&] { return warm ? space_.Mutate(TournamentWinner(rng), options_.mutation_rate, rng)
                             : space_.Sample(rng); },
           rng);
@@ -58,8 +67,8 @@ class EvolutionSampler : public Sampler {
 
 std::unique_ptr<Sampler> MakeEvolutionSampler(const SamplerOptions& options,
                                               const SearchSpace& space, uint64_t seed,
-                                              CostOracle) {
-  return std::make_unique<EvolutionSampler>(options, space, seed);
+                                              CostOracle costs) {
+  return std::make_unique<EvolutionSampler>(options, space, seed, std::move(costs));
 }
 
 }  // namespace hwnas

@@ -470,6 +470,23 @@ class FmnistSpace : public SearchSpace {
     return neighbours[rng.Below(neighbours.size())];
   }
 
+  std::vector<int> FaithfulSteps(size_t knob, int current) const override {
+    const int kind = knob_kinds_[knob];
+    if (kind < 0) return {};
+    const auto& policies = options_.policies[kind];
+    const LayerPolicy& p = policies[current].policy;
+    std::vector<int> steps;
+    for (int n : neighbours_[kind][current]) {
+      const LayerPolicy& q = policies[n].policy;
+      const bool no_less = q.w_bits >= p.w_bits && q.a_bits >= p.a_bits &&
+                           q.sparsity <= p.sparsity && q.rank_ratio >= p.rank_ratio;
+      const bool more = q.w_bits > p.w_bits || q.a_bits > p.a_bits || q.sparsity < p.sparsity ||
+                        q.rank_ratio > p.rank_ratio;
+      if (no_less && more) steps.push_back(n);
+    }
+    return steps;
+  }
+
   int NearestPolicy(int kind, const PolicyPosition& target) const {
     const auto& policies = options_.policies[kind];
     int best = 0;

@@ -93,9 +93,7 @@ class GuidedSampler : public Sampler {
  public:
   GuidedSampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed,
                 CostOracle costs)
-      : Sampler(space, seed),
-        options_(WithDefaultMutationRate(options, space)),
-        costs_(std::move(costs)) {
+      : Sampler(space, seed, std::move(costs)), options_(WithDefaultMutationRate(options, space)) {
     if (!costs_) throw ConfigError("sampler 'guided' needs the run's device models");
   }
   std::string_view kind() const override { return "guided"; }
@@ -121,7 +119,9 @@ class GuidedSampler : public Sampler {
     const RankWarp& warp = models[0].warp();  // the same targets give every model the same warp
 
     const auto front_indices = FrontIndices();
-    auto pool = Pool(front_indices, rng);
+    std::vector<const Observation*> observed;
+    for (const auto& o : history_) observed.push_back(&o);
+    auto pool = Pool(front_indices, UnseenFreeUpgrades(observed), rng);
     std::vector<GpPrediction> predicted(pool.size());
     tbb::parallel_for(size_t{0}, pool.size(), [&](size_t i) {
       predicted[i] = AveragedScore(models, Features(pool[i].candidate));
@@ -287,7 +287,9 @@ class GuidedSampler : public Sampler {
     return fronts;
   }
 
-  std::vector<Option> Pool(const std::vector<std::vector<size_t>>& front_indices, Rng& rng) const {
+  // The front members' free upgrades, then draws from the fronts' neighbourhoods and anywhere.
+  std::vector<Option> Pool(const std::vector<std::vector<size_t>>& front_indices,
+                           std::vector<Candidate> upgrades, Rng& rng) const {
     std::vector<const Candidate*> parents;
     for (const auto& o : history_) {
       if (o.accuracy) parents.push_back(&o.candidate);
@@ -303,17 +305,18 @@ class GuidedSampler : public Sampler {
     std::map<std::string, bool> in_pool;
     const size_t target = static_cast<size_t>(options_.pool);
     const int max_draws = 20 * options_.pool;
+    auto offer = [&](Candidate c) {
+      if (Seen(c) || !in_pool.emplace(space_.Format(c), true).second) return;
+      CostPreview preview = costs_(c);
+      if (Usable(c, preview)) pool.push_back({std::move(c), std::move(preview)});
+    };
+    for (Candidate& c : upgrades) offer(std::move(c));
     for (int draw = 0; draw < max_draws && pool.size() < target; ++draw) {
       // Half of the pool from the fronts' neighbourhoods, half from anywhere.
-      Candidate c = draw % 2 == 0 && !front_members.empty()
-                        ? space_.Mutate(*front_members[rng.Below(front_members.size())],
-                                        options_.mutation_rate, rng)
-                        : space_.Sample(rng);
-      if (Seen(c)) continue;
-      if (!in_pool.emplace(space_.Format(c), true).second) continue;
-      CostPreview preview = costs_(c);
-      if (!Usable(c, preview)) continue;
-      pool.push_back({std::move(c), std::move(preview)});
+      offer(draw % 2 == 0 && !front_members.empty()
+                ? space_.Mutate(*front_members[rng.Below(front_members.size())],
+                                options_.mutation_rate, rng)
+                : space_.Sample(rng));
     }
     return pool;
   }
@@ -379,7 +382,6 @@ class GuidedSampler : public Sampler {
   static constexpr size_t kSearchEveryAskBelow = 100;
 
   SamplerOptions options_;
-  CostOracle costs_;
   std::vector<Observation> history_;
   std::vector<WeightedHyperparameters> averaged_;  // of the last hyperparameter search
   int asks_since_search_ = 0;

@@ -12,8 +12,10 @@ namespace {
 
 class Nsga2Sampler : public Sampler {
  public:
-  Nsga2Sampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed)
-      : Sampler(space, seed), options_(WithDefaultMutationRate(options, space)) {}
+  Nsga2Sampler(const SamplerOptions& options, const SearchSpace& space, uint64_t seed,
+               CostOracle costs)
+      : Sampler(space, seed, std::move(costs)),
+        options_(WithDefaultMutationRate(options, space)) {}
   std::string_view kind() const override { return "nsga2"; }
 
  protected:
@@ -26,22 +28,24 @@ class Nsga2Sampler : public Sampler {
       const size_t b = rng.Below(members.size());
       return Better(fitness[b], fitness[a]) ? members[b]->candidate : members[a]->candidate;
     };
+    auto offspring = [&] {
+      const Candidate& mother = tournament();
+      const Candidate& father = tournament();
+      Candidate c = rng.Bernoulli(options_.crossover_rate) ? space_.Crossover(mother, father, rng)
+                                                           : mother;
+      return space_.Mutate(c, options_.mutation_rate, rng);
+    };
     std::vector<Candidate> batch;
+    std::vector<Candidate> upgrades = UnseenFreeUpgrades(members);
     while (batch.size() < n) {
       std::optional<Candidate> child;
-      if (members.size() < 2) {
+      if (!upgrades.empty() && rng.Bernoulli(options_.upgrade_rate)) {
+        child = TakeUnseen(upgrades, rng);
+      }
+      if (!child && members.size() < 2) {
         child = Unseen([&] { return space_.Sample(rng); }, rng);
-      } else {
-        child = Unseen(
-            [&] {
-              const Candidate& mother = tournament();
-              const Candidate& father = tournament();
-              Candidate c = rng.Bernoulli(options_.crossover_rate)
-                                ? space_.Crossover(mother, father, rng)
-                                : mother;
-              return space_.Mutate(c, options_.mutation_rate, rng);
-            },
-            rng);
+      } else if (!child) {
+        child = Unseen(offspring, rng);
       }
       if (!child) break;
       batch.push_back(std::move(*child));
@@ -74,9 +78,8 @@ class Nsga2Sampler : public Sampler {
 }  // namespace
 
 std::unique_ptr<Sampler> MakeNsga2Sampler(const SamplerOptions& options, const SearchSpace& space,
-                                          uint64_t seed,
-                                          CostOracle) {
-  return std::make_unique<Nsga2Sampler>(options, space, seed);
+                                          uint64_t seed, CostOracle costs) {
+  return std::make_unique<Nsga2Sampler>(options, space, seed, std::move(costs));
 }
 
 }  // namespace hwnas

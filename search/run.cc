@@ -5,7 +5,9 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "core/errors.h"
 #include "core/paths.h"
@@ -307,12 +309,21 @@ void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
       }
     }
   }
-  // Costliest first, so each parallel batch holds networks of like size and no thread waits
-  // long on another's one large network. The order changes no result: each is trained alone.
-  std::vector<std::pair<int64_t, size_t>> by_cost;
-  for (size_t i : members) by_cost.emplace_back(-space_->Expand(history_[i].candidate).Macs(), i);
+  std::set<size_t> most_accurate;
+  for (const auto& front : front_members_) {
+    const auto best = std::max_element(front.begin(), front.end(), [&](size_t a, size_t b) {
+      return history_[a].accuracy.value_or(0) < history_[b].accuracy.value_or(0);
+    });
+    if (best != front.end()) most_accurate.insert(*best);
+  }
+  // Longest schedules first, then costliest, so each parallel batch holds work of like size and
+  // no thread waits long on another's. The order changes no result: each is trained alone.
+  std::vector<std::tuple<bool, int64_t, size_t>> by_cost;
+  for (size_t i : members) {
+    by_cost.emplace_back(!most_accurate.count(i), -space_->Expand(history_[i].candidate).Macs(), i);
+  }
   std::sort(by_cost.begin(), by_cost.end());
-  for (size_t k = 0; k < members.size(); ++k) members[k] = by_cost[k].second;
+  for (size_t k = 0; k < members.size(); ++k) members[k] = std::get<2>(by_cost[k]);
   const size_t total = members.size() + done.size();
   if (preparation_ && !members.empty()) {
     preparation_("final training", static_cast<int64_t>(done.size()), static_cast<int64_t>(total));
@@ -326,7 +337,11 @@ void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
     arena.execute([&] {
       tbb::parallel_for(first, end, [&](size_t k) {
         try {
-          results[k - first] = evaluator_->FinalEvaluate(space_->Expand(history_[members[k]].candidate));
+          const Evaluator::FinalRole role = most_accurate.count(members[k])
+                                                ? Evaluator::FinalRole::kMostAccurate
+                                                : Evaluator::FinalRole::kMember;
+          results[k - first] =
+              evaluator_->FinalEvaluate(space_->Expand(history_[members[k]].candidate), role);
         } catch (const std::exception& e) {
           EvalResult failed;
           failed.error = e.what();

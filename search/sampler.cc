@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "search/free_upgrade.h"
 
 namespace hwnas {
 
@@ -81,7 +82,52 @@ SamplerOptions WithDefaultMutationRate(SamplerOptions options, const SearchSpace
   return options;
 }
 
-Sampler::Sampler(const SearchSpace& space, uint64_t seed) : space_(space), root_(seed) {}
+Sampler::Sampler(const SearchSpace& space, uint64_t seed, CostOracle costs)
+    : space_(space), costs_(std::move(costs)), root_(seed) {
+  for (size_t knob = 0; knob < space.knobs().size() && costs_ && !upgradable_; ++knob) {
+    for (int choice = 0; choice < static_cast<int>(space.knobs()[knob].choices.size()); ++choice) {
+      upgradable_ = upgradable_ || !space.FaithfulSteps(knob, choice).empty();
+    }
+  }
+}
+
+std::optional<Candidate> Sampler::TakeUnseen(std::vector<Candidate>& candidates, Rng& rng) {
+  while (!candidates.empty()) {
+    const size_t i = rng.Below(candidates.size());
+    Candidate c = std::move(candidates[i]);
+    candidates.erase(candidates.begin() + static_cast<long>(i));
+    if (seen_.insert(space_.Format(c)).second) return c;
+  }
+  return std::nullopt;
+}
+
+std::vector<Candidate> Sampler::UnseenFreeUpgrades(
+    const std::vector<const Observation*>& observations) {
+  std::vector<Candidate> upgrades;
+  std::unordered_set<std::string> listed;
+  if (!upgradable_ || observations.empty()) return upgrades;
+  for (size_t d = 0; d < observations[0]->per_device.size(); ++d) {
+    std::vector<Objectives> points;
+    std::vector<const Candidate*> owners;
+    for (const Observation* o : observations) {
+      if (o->per_device[d] && o->violation == 0) {
+        points.push_back(*o->per_device[d]);
+        owners.push_back(&o->candidate);
+      }
+    }
+    for (int member : ParetoFront(points)) {
+      const std::string key = std::to_string(d) + ":" + space_.Format(*owners[member]);
+      auto found = upgrades_.find(key);
+      if (found == upgrades_.end()) {
+        found = upgrades_.emplace(key, FreeUpgrade(space_, *owners[member], d, costs_)).first;
+      }
+      if (!Seen(found->second) && listed.insert(space_.Format(found->second)).second) {
+        upgrades.push_back(found->second);
+      }
+    }
+  }
+  return upgrades;
+}
 
 std::optional<Candidate> Sampler::UnseenByWalk(Rng& rng) {
   // Random draws seldom hit the last unseen points of a small space, so walk the grid from a
@@ -150,7 +196,7 @@ std::vector<std::string> SamplerKinds() {
 
 SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
   config.ExpectKeys({"kind", "population", "tournament", "mutation_rate", "crossover_rate",
-                     "warmup", "pool", "max_train", "enqueue"});
+                     "upgrade_rate", "warmup", "pool", "max_train", "enqueue"});
   SamplerOptions options;
   options.kind = config.Choice("kind", SamplerKinds());
   options.population = static_cast<int>(config.Int("population", 2, 1000000, options.population));
@@ -161,6 +207,7 @@ SamplerOptions ReadSamplerOptions(const ConfigNode& config) {
   }
   options.mutation_rate = config.Double("mutation_rate", 0.0, 1.0, options.mutation_rate);
   options.crossover_rate = config.Double("crossover_rate", 0.0, 1.0, options.crossover_rate);
+  options.upgrade_rate = config.Double("upgrade_rate", 0.0, 1.0, options.upgrade_rate);
   options.warmup = static_cast<int>(config.Int("warmup", 2, 1000000, options.warmup));
   options.pool = static_cast<int>(config.Int("pool", 1, 10000000, options.pool));
   options.max_train = static_cast<int>(config.Int("max_train", 2, 100000, options.max_train));

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -60,7 +61,8 @@ std::vector<Fitness> RankObservations(const std::vector<const Observation*>& obs
 
 class Sampler {
  public:
-  Sampler(const SearchSpace& space, uint64_t seed);
+  // `costs`: what the device models know before evaluation; without it no free upgrades.
+  Sampler(const SearchSpace& space, uint64_t seed, CostOracle costs = {});
   virtual ~Sampler() = default;
 
   // Up to n new candidates; fewer only when the space runs out. Enqueued candidates come
@@ -89,7 +91,17 @@ class Sampler {
   template <typename Propose>
   std::optional<Candidate> Unseen(Propose propose, Rng& rng);
 
+  // The free upgrades (search/free_upgrade.h) of the members of each device's front among
+  // `observations`, each on its device, that are not yet seen; in a fixed order. Each member's
+  // upgrade is worked out once per device. None without device models or compression knobs.
+  std::vector<Candidate> UnseenFreeUpgrades(const std::vector<const Observation*>& observations);
+
+  // Removes a random one of `candidates` that is not yet seen, marks it seen and returns it;
+  // nullopt when none is left.
+  std::optional<Candidate> TakeUnseen(std::vector<Candidate>& candidates, Rng& rng);
+
   const SearchSpace& space_;
+  const CostOracle costs_;
 
  private:
   std::optional<Candidate> UnseenByWalk(Rng& rng);
@@ -100,6 +112,8 @@ class Sampler {
   std::vector<Candidate> pending_;
   std::vector<Candidate> enqueued_;      // in order
   std::unordered_set<std::string> seen_;  // canonical strings
+  bool upgradable_ = false;               // device models and a knob with faithful steps
+  std::unordered_map<std::string, Candidate> upgrades_;  // "device:member" -> its upgrade
 };
 
 template <typename Propose>
@@ -119,6 +133,9 @@ struct SamplerOptions {
   int tournament = 10;         // evolution: sample size of a tournament
   double mutation_rate = 0;    // per knob; 0 means 1 / number of knobs
   double crossover_rate = 0.9; // nsga2
+  // nsga2, evolution: the share of children that are a front member's free upgrade, while any
+  // is left (search/free_upgrade.h)
+  double upgrade_rate = 0.25;
   int warmup = 10;             // guided: random candidates before the surrogate takes over
   int pool = 1000;             // guided: unevaluated candidates scored per ask
   int max_train = 400;         // guided: most observations the surrogate is fitted on

@@ -58,6 +58,10 @@ class SearchSpace {
   // Every valid candidate, in grid order. Throws ConfigError for a space too large to list.
   std::vector<Candidate> AllValid() const;
 
+  // The choices one step from `current` that keep more of a layer and nothing less (more bits,
+  // less sparsity or more rank): for knobs that hold a compression policy; none by default.
+  virtual std::vector<int> FaithfulSteps(size_t /*knob*/, int /*current*/) const { return {}; }
+
   // What determines the space's architectures (not their compression policies): spaces that
   // differ only in policies share a supernet. By default the space's name.
   virtual std::string ArchitectureKey() const { return name_; }

@@ -247,10 +247,14 @@ TEST(ReadSamplerOptions, ErrorsNameLineAndChoices) {
       {"fixture_sampler.yaml:4: enqueue[1]: candidate 'a=0;b=9;c=0': knob 'b'"}));
   EXPECT_TRUE(ThrowsWith<ConfigError>([&] { make("kind: random\nenqueue: a=0;b=0;c=0\n"); },
                                       {"fixture_sampler.yaml:2: enqueue: a list of candidate"}));
+  EXPECT_TRUE(ThrowsWith<ConfigError>(
+      [&] { read("kind: nsga2\nupgrade_rate: 1.5\n"); },
+      {"fixture_sampler.yaml:2: upgrade_rate: value 1.5 out of range [0, 1]"}));
   const auto options = read("kind: evolution\npopulation: 30\nmutation_rate: 0.5\n");
   EXPECT_EQ(options.population, 30);
   EXPECT_EQ(options.mutation_rate, 0.5);
   EXPECT_EQ(options.tournament, 10);
+  EXPECT_EQ(options.upgrade_rate, 0.25);
 }
 
 // Constraint domination (Deb 2002): feasible before infeasible whatever the objectives, less
