@@ -65,7 +65,7 @@ struct DistillYaml {
            "teacher: {epochs: " + std::to_string(teacher_epochs) + ", batch: 64}\n"
            "supernet: {steps: " + std::to_string(supernet_steps) + ", batch: 64}\n"
            "proxy: {" + ProxyLength() + ", batch: 64, bn_batches: 4}\n"
-           "final: {steps: 10}\n"
+           "final: {steps: 10, most_accurate_steps: 30}\n"
            "inherited_accuracy: true\n";
   }
 
@@ -201,6 +201,15 @@ TEST_F(DistillEvaluatorSlow, FineTuningBeatsTheInheritedWeightsAndMetricsDescrib
     EXPECT_LT(sparsity, 0.52) << l.name;
   }
   EXPECT_DOUBLE_EQ(pruned.metrics.at("size_bytes"), 0.5 * r.metrics.at("size_bytes"));
+  // A front member's final training, and the longer one of a device's most accurate member; both
+  // scored on the 10,000 test images.
+  using Role = Evaluator::FinalRole;
+  const auto member = evaluator->FinalEvaluate(spec, Role::kMember);
+  const auto most_accurate = evaluator->FinalEvaluate(spec, Role::kMostAccurate);
+  ASSERT_TRUE(member && most_accurate);
+  EXPECT_EQ(member->metrics.at("steps"), 10);
+  EXPECT_EQ(most_accurate->metrics.at("steps"), 30);
+  EXPECT_EQ(member->metrics.at("test_images"), 10000);
 }
 
 TEST_F(DistillEvaluatorSlow, ASecondConstructionReusesTheCacheAndScoresTheSame) {
