@@ -2,18 +2,27 @@
 // space are scored twice: by the run's evaluator (the proxy), and by the same evaluator training
 // from scratch (`init: scratch`), the reference: full training, as many epochs as the teacher's,
 // or `--scale` times the proxy's steps. Prints both per candidate, Kendall's tau and Spearman's
-// rho between them, and the proxy's cost as a share of the reference's.
+// rho between them, and the proxy's cost as a share of the reference's. With --pairs, every pair
+// is kept in a file as it finishes and a rerun resumes from it: full training takes hours.
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "cli/command.h"
 #include "cli/progress_printer.h"
 #include "cli/table_output.h"
+#include "core/atomic_file.h"
+#include "core/csv_table.h"
 #include "core/errors.h"
 #include "core/rank_correlation.h"
 #include "core/rng.h"
+#include "core/stable_hash.h"
 #include "search/run.h"
 
 namespace hwnas {
@@ -42,45 +51,150 @@ ConfigNode ReferenceEvaluator(const RunConfig& config, std::optional<int64_t> sc
   return ConfigNode::LoadString(YAML::Dump(root), config.origin).Child("evaluator");
 }
 
+// One candidate scored both ways; `done` once both finished (or one failed).
+struct FidelityPair {
+  EvalResult proxy, reference;
+  bool done = false;
+};
+
+// The pairs file: every scored pair, rewritten whole after each batch, so an interrupted
+// comparison resumes where it stopped. `setup` identifies the proxy and reference evaluators.
+const std::vector<Column> kPairColumns = {
+    {"candidate", true},      {"canonical", false},   {"status", false},
+    {"proxy_accuracy", true}, {"proxy_s", true},      {"proxy_steps", true},
+    {"reference_accuracy", true}, {"reference_s", true}, {"reference_steps", true},
+    {"error", false},         {"setup", false}};
+
+std::string FidelitySetup(const ConfigNode& proxy, const ConfigNode& reference) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(StableHash(
+                    YAML::Dump(proxy.yaml()) + "\n---\n" + YAML::Dump(reference.yaml()))));
+  return hex;
+}
+
+void SavePairs(const std::string& path, const std::string& setup,
+               const std::vector<NetworkSpec>& specs, const std::vector<FidelityPair>& pairs) {
+  TableOutput table(kPairColumns);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const FidelityPair& p = pairs[i];
+    if (!p.done) continue;
+    const bool ok = p.proxy.ok() && p.reference.ok();
+    auto number = [&](double value) { return ok ? FormatNumber(value, 10) : std::string(); };
+    auto steps = [&](const EvalResult& r) { return number(ok ? r.metrics.at("steps") : 0); };
+    table.AddRow({std::to_string(i), specs[i].key, ok ? "OK" : "FAIL",
+                  number(p.proxy.accuracy), number(p.proxy.seconds), steps(p.proxy),
+                  number(p.reference.accuracy), number(p.reference.seconds), steps(p.reference),
+                  p.proxy.error + p.reference.error, setup});
+  }
+  std::ostringstream text;
+  table.Print(text, "csv");
+  WriteFileAtomically(path, text.str());
+}
+
+// The pairs a file holds for these candidates. A row from other evaluators or other candidates
+// is an error naming its line: mixing them would corrupt the correlation.
+void LoadPairs(const std::string& path, const std::string& setup,
+               const std::vector<NetworkSpec>& specs, std::vector<FidelityPair>& pairs) {
+  const CsvTable csv = CsvTable::Load(path);
+  auto column = [&](const char* name) { return csv.Column(name); };
+  auto number = [&](size_t row, const char* name) {
+    const std::optional<double> value = csv.Number(row, column(name));
+    if (!value) throw IoError(csv.Where(row) + ": " + name + " is empty in an OK pair");
+    return *value;
+  };
+  for (size_t row = 0; row < csv.rows(); ++row) {
+    const std::optional<double> index = csv.Number(row, column("candidate"));
+    if (!index || *index < 0 || *index != std::floor(*index)) {
+      throw IoError(csv.Where(row) + ": candidate must be an index (0, 1, ...)");
+    }
+    const auto i = static_cast<size_t>(*index);
+    if (i >= specs.size()) continue;  // beyond this run's --samples
+    if (csv.Cell(row, column("canonical")) != specs[i].key) {
+      throw ConfigError(csv.Where(row) + ": candidate " + std::to_string(i) +
+                        " is another network than this --seed samples from this space; name "
+                        "another --pairs file");
+    }
+    if (csv.Cell(row, column("setup")) != setup) {
+      throw ConfigError(csv.Where(row) + ": scored by another evaluator or --scale than this "
+                        "run's (setup " + csv.Cell(row, column("setup")) + ", here " + setup +
+                        "); name another --pairs file");
+    }
+    const std::string& status = csv.Cell(row, column("status"));
+    if (status != "OK" && status != "FAIL") {
+      throw IoError(csv.Where(row) + ": status must be OK or FAIL, not '" + status + "'");
+    }
+    FidelityPair& p = pairs[i];
+    p.done = true;
+    if (status == "FAIL") {
+      p.proxy.error = csv.Cell(row, column("error"));
+      continue;
+    }
+    p.proxy = {EvalStatus::kOk, number(row, "proxy_accuracy"),
+               {{"steps", number(row, "proxy_steps")}}, "", number(row, "proxy_s")};
+    p.reference = {EvalStatus::kOk, number(row, "reference_accuracy"),
+                   {{"steps", number(row, "reference_steps")}}, "", number(row, "reference_s")};
+  }
+}
+
 int Fidelity(const Args& args) {
   const std::string format = args.Choice("format", kOutputFormats, "table");
   const RunConfig config = LoadRunConfig(args.Require("config"));
   const int64_t samples = args.Int("samples", 3, 100000).value_or(30);
   const std::optional<int64_t> scale = args.Int("scale", 1, 1000);
   const uint64_t seed = static_cast<uint64_t>(args.Int("seed", 0, INT64_MAX).value_or(0));
+  const std::optional<std::string> pairs_path = args.String("pairs");
   const auto space = LoadSearchSpace(config.space_path);
+  const ConfigNode reference_config = ReferenceEvaluator(config, scale);
+  const std::string setup = FidelitySetup(config.Evaluator(), reference_config);
+
+  Rng rng(seed);
+  const std::vector<NetworkSpec> specs = DistinctSampledNetworks(*space, static_cast<size_t>(samples), rng);
+  std::vector<FidelityPair> pairs(specs.size());
   ProgressPrinter printer(stderr);
+  // Checked before the teacher and supernet load, so a wrong file fails at once.
+  if (pairs_path && std::filesystem::exists(*pairs_path)) {
+    LoadPairs(*pairs_path, setup, specs, pairs);
+    const auto restored = std::count_if(pairs.begin(), pairs.end(), [](const auto& p) { return p.done; });
+    printer.Note("fidelity: " + std::to_string(restored) + " of " + std::to_string(samples) +
+                 " candidates already scored in " + *pairs_path);
+  }
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (!pairs[i].done) pending.push_back(i);
+  }
+
   const EvaluatorContext context = MakeEvaluatorContext(
       *space,
       [&](std::string_view stage, int64_t done, int64_t total) { printer.Stage(stage, done, total); });
   const auto proxy = MakeEvaluator(config.Evaluator(), context);
-  const auto reference = MakeEvaluator(ReferenceEvaluator(config, scale), context);
+  const auto reference = MakeEvaluator(reference_config, context);
 
-  Rng rng(seed);
-  const std::vector<NetworkSpec> specs = DistinctSampledNetworks(*space, static_cast<size_t>(samples), rng);
-  std::vector<EvalResult> proxies(specs.size()), references(specs.size());
-  int64_t done = 0;
-  printer.Stage("fidelity", 0, samples);
+  int64_t done = samples - static_cast<int64_t>(pending.size());
+  printer.Stage("fidelity", done, samples);
   // Two candidates at a time, as a run's batches do; each training uses every thread anyway.
-  for (size_t first = 0; first < specs.size(); first += 2) {
-    const size_t end = std::min(specs.size(), first + 2);
-    tbb::parallel_for(first, end, [&](size_t i) {
-      proxies[i] = proxy->Evaluate(specs[i]);
-      references[i] = reference->Evaluate(specs[i]);
+  for (size_t first = 0; first < pending.size(); first += 2) {
+    const size_t end = std::min(pending.size(), first + 2);
+    tbb::parallel_for(first, end, [&](size_t k) {
+      FidelityPair& p = pairs[pending[k]];
+      p.proxy = proxy->Evaluate(specs[pending[k]]);
+      p.reference = reference->Evaluate(specs[pending[k]]);
     });
-    for (size_t i = first; i < end; ++i) {
-      if (!proxies[i].ok() || !references[i].ok()) {
-        printer.Note("candidate " + std::to_string(i) + " failed: " + proxies[i].error +
-                     references[i].error);
+    for (size_t k = first; k < end; ++k) {
+      FidelityPair& p = pairs[pending[k]];
+      p.done = true;
+      const std::string name = "candidate " + std::to_string(pending[k]);
+      if (!p.proxy.ok() || !p.reference.ok()) {
+        printer.Note(name + " failed: " + p.proxy.error + p.reference.error);
         continue;
       }
-      printer.Note("candidate " + std::to_string(i) + ": proxy " +
-                   FormatNumber(proxies[i].accuracy) + " in " +
-                   FormatNumber(proxies[i].seconds, 3) + " s, reference " +
-                   FormatNumber(references[i].accuracy) + " in " +
-                   FormatNumber(references[i].seconds, 3) + " s");
+      printer.Note(name + ": proxy " + FormatNumber(p.proxy.accuracy) + " in " +
+                   FormatNumber(p.proxy.seconds, 3) + " s, reference " +
+                   FormatNumber(p.reference.accuracy) + " in " +
+                   FormatNumber(p.reference.seconds, 3) + " s");
     }
-    done = static_cast<int64_t>(end);
+    if (pairs_path) SavePairs(*pairs_path, setup, specs, pairs);
+    done += static_cast<int64_t>(end - first);
     printer.Stage("fidelity", done, samples);
   }
 
@@ -88,15 +202,16 @@ int Fidelity(const Args& args) {
                      {"proxy_s", true}, {"reference_s", true}});
   std::vector<double> a, b;
   double proxy_seconds = 0, reference_seconds = 0, steps_ratio = 0;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (!proxies[i].ok() || !references[i].ok()) continue;  // reported as it happened
-    steps_ratio = references[i].metrics.at("steps") / proxies[i].metrics.at("steps");
-    a.push_back(proxies[i].accuracy);
-    b.push_back(references[i].accuracy);
-    proxy_seconds += proxies[i].seconds;
-    reference_seconds += references[i].seconds;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const FidelityPair& p = pairs[i];
+    if (!p.proxy.ok() || !p.reference.ok()) continue;  // reported as it happened
+    steps_ratio = p.reference.metrics.at("steps") / p.proxy.metrics.at("steps");
+    a.push_back(p.proxy.accuracy);
+    b.push_back(p.reference.accuracy);
+    proxy_seconds += p.proxy.seconds;
+    reference_seconds += p.reference.seconds;
     table.AddRow({std::to_string(i), FormatNumber(a.back()), FormatNumber(b.back()),
-                  FormatNumber(proxies[i].seconds, 3), FormatNumber(references[i].seconds, 3)});
+                  FormatNumber(p.proxy.seconds, 3), FormatNumber(p.reference.seconds, 3)});
   }
   if (a.size() < 3) throw UnsupportedError("hwnas fidelity: fewer than 3 candidates scored");
   table.Print(std::cout, format);
@@ -120,6 +235,8 @@ Command FidelityCommand() {
            {"scale", "K", "the reference trains K times the proxy's steps (default: full "
                           "training, as many epochs as the teacher)"},
            {"seed", "N", "which candidates (default 0)"},
+           {"pairs", "FILE", "keep every scored pair in FILE (CSV), and resume from it: "
+                             "candidates it holds are not scored again"},
            kFormatFlag},
           Fidelity};
 }

@@ -175,6 +175,72 @@ TEST(FmnistSmokeSlow, FidelityWithoutAScaleTrainsTheReferenceAsLongAsTheTeacher)
   EXPECT_EQ(test::SplitFields(lines[6], ',').at(3), "1.55") << lines[6];
 }
 
+// An interrupted comparison resumes from its pairs file: a rerun with more samples scores only
+// the new candidates and prints the kept ones as they were; other evaluators' pairs are refused.
+TEST(FmnistSmokeSlow, FidelityResumesFromItsPairsFile) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
+  }
+  TempDir dir;
+  const std::string pairs = dir.File("pairs.csv");
+  const auto first = SmokeFidelity(dir, {"--scale", "2", "--pairs", pairs});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto first_pairs = test::SplitLines(test::ReadFile(pairs));
+  ASSERT_EQ(first_pairs.size(), 4u);  // the header and the 3 candidates
+  EXPECT_EQ(first_pairs[0],
+            "candidate,canonical,status,proxy_accuracy,proxy_s,proxy_steps,reference_accuracy,"
+            "reference_s,reference_steps,error,setup");
+
+  const auto more = SmokeFidelity(dir, {"--scale", "2", "--pairs", pairs, "--samples", "4"});
+  ASSERT_EQ(more.exit_code, 0) << more.err;
+  EXPECT_NE(more.err.find("fidelity: 3 of 4 candidates already scored in " + pairs),
+            std::string::npos)
+      << more.err;
+  for (const char* kept : {"candidate 0:", "candidate 1:", "candidate 2:"}) {
+    EXPECT_EQ(more.err.find(kept), std::string::npos) << more.err;
+  }
+  EXPECT_NE(more.err.find("candidate 3: proxy "), std::string::npos) << more.err;
+  const auto first_rows = test::SplitLines(first.out), more_rows = test::SplitLines(more.out);
+  ASSERT_EQ(more_rows.size(), 8u) << more.out;
+  for (size_t row = 0; row < 4; ++row) EXPECT_EQ(more_rows[row], first_rows[row]);
+  const std::string kept = test::ReadFile(pairs);
+  EXPECT_EQ(test::SplitLines(kept).size(), 5u) << kept;
+
+  // Another reference: refused at once, before any training, and the file is left as it was.
+  const auto other = SmokeFidelity(dir, {"--scale", "3", "--pairs", pairs});
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.err.find(pairs + ":2: scored by another evaluator or --scale than this run's"),
+            std::string::npos)
+      << other.err;
+  EXPECT_EQ(test::SplitLines(other.err).size(), 1u) << other.err;
+  EXPECT_EQ(test::ReadFile(pairs), kept);
+}
+
+// Pairs of other candidates, or a cut-off file, are refused naming the file and line; no
+// teacher trains first (the smoke run's would take a minute).
+TEST(FmnistSmoke, FidelityRefusesAPairsFileOfOtherCandidatesOrCutOff) {
+  TempDir dir;
+  const std::string header =
+      "candidate,canonical,status,proxy_accuracy,proxy_s,proxy_steps,reference_accuracy,"
+      "reference_s,reference_steps,error,setup\n";
+  const std::string pairs = dir.File("pairs.csv");
+  test::WriteFile(pairs, header + "0,stem=not-this-one,OK,80,1,20,81,2,40,,0123456789abcdef\n");
+  auto r = SmokeFidelity(dir, {"--pairs", pairs});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(pairs + ":2: candidate 0 is another network than this --seed samples from "
+                       "this space; name another --pairs file"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(test::SplitLines(r.err).size(), 1u) << r.err;
+
+  test::WriteFile(pairs, header + "0,stem=x,OK,80");
+  r = SmokeFidelity(dir, {"--pairs", pairs});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(pairs + ":2"), std::string::npos) << r.err;
+  EXPECT_EQ(test::SplitLines(r.err).size(), 1u) << r.err;
+  EXPECT_FALSE(fs::exists(dir.File("cache"))) << "a teacher was trained before the check";
+}
+
 TEST(FmnistSmoke, FidelityRefusesARunWhoseEvaluatorDoesNotTrain) {
   TempDir dir;
   const auto r = test::RunCommand({test::HwnasBinary(), "fidelity", "--config",
