@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -66,11 +65,7 @@ const std::vector<Column> kPairColumns = {
     {"error", false},         {"setup", false}};
 
 std::string FidelitySetup(const ConfigNode& proxy, const ConfigNode& reference) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(StableHash(
-                    YAML::Dump(proxy.yaml()) + "\n---\n" + YAML::Dump(reference.yaml()))));
-  return hex;
+  return StableHashHex(YAML::Dump(proxy.yaml()) + "\n---\n" + YAML::Dump(reference.yaml()));
 }
 
 void SavePairs(const std::string& path, const std::string& setup,

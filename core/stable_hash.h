@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace hwnas {
 
 uint64_t StableHash(std::string_view text);
+// The same hash as 16 lowercase hex digits, for file names, checksums and keys.
+std::string StableHashHex(std::string_view text);
 
 }  // namespace hwnas

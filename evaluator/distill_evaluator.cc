@@ -144,12 +144,6 @@ DistillConfig ReadConfig(const ConfigNode& config) {
   return c;
 }
 
-std::string Hex(uint64_t value) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 // Everything that determines a network's layers and shapes.
 std::string ShapeKey(const NetworkSpec& spec) {
   std::ostringstream out;
@@ -175,7 +169,7 @@ std::string Fingerprint(const Dataset& data) {
   std::string bytes(reinterpret_cast<const char*>(data.labels.data()), data.labels.size() * sizeof(int));
   bytes.append(reinterpret_cast<const char*>(data.images.data()), data.images.size() * sizeof(float));
   return std::to_string(data.size()) + "x" + std::to_string(data.shape.size()) + ":" +
-         Hex(StableHash(bytes));
+         StableHashHex(bytes);
 }
 
 class DistillEvaluator : public Evaluator {
@@ -221,7 +215,7 @@ class DistillEvaluator : public Evaluator {
 
  private:
   std::string CachePath(const std::string& what, const std::string& key) const {
-    return config_.cache_dir + "/" + what + "-" + Hex(StableHash(key)) + ".weights";
+    return config_.cache_dir + "/" + what + "-" + StableHashHex(key) + ".weights";
   }
 
   void PrepareTeacher(const EvaluatorContext& context) {

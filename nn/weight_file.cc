@@ -1,7 +1,6 @@
 #include "nn/weight_file.h"
 
 #include <bit>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -38,12 +37,6 @@ std::string Body(const std::vector<NamedParameter>& parameters) {
   return body;
 }
 
-std::string Hex(uint64_t x) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(x));
-  return text;
-}
-
 }  // namespace
 
 void SaveWeights(const std::string& path, const std::vector<NamedParameter>& parameters) {
@@ -51,7 +44,7 @@ void SaveWeights(const std::string& path, const std::vector<NamedParameter>& par
   const std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << kMagic << " " << kVersion << "\nchecksum " << Hex(StableHash(body)) << "\n" << body;
+    out << kMagic << " " << kVersion << "\nchecksum " << StableHashHex(body) << "\n" << body;
     if (!out.flush()) throw IoError(path + ": cannot write the weight file");
   }
   std::error_code error;
@@ -80,7 +73,7 @@ void LoadWeights(const std::string& path, const std::vector<NamedParameter>& par
          std::to_string(kVersion));
   }
   const std::string_view body = std::string_view(text).substr(second_end + 1);
-  if (Hex(StableHash(body)) != checksum) fail("checksum mismatch: the file is truncated or corrupt");
+  if (StableHashHex(body) != checksum) fail("checksum mismatch: the file is truncated or corrupt");
 
   std::istringstream lines{std::string(body)};
   std::string word;
