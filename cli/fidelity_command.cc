@@ -154,6 +154,8 @@ int Fidelity(const Args& args) {
     printer.Note("fidelity: " + std::to_string(restored) + " of " + std::to_string(samples) +
                  " candidates already scored in " + *pairs_path);
   }
+  // Written at once, so a path that cannot be written fails now, not after the first hour.
+  if (pairs_path) SavePairs(*pairs_path, setup, specs, pairs);
   std::vector<size_t> pending;
   for (size_t i = 0; i < pairs.size(); ++i) {
     if (!pairs[i].done) pending.push_back(i);

@@ -216,8 +216,8 @@ TEST(FmnistSmokeSlow, FidelityResumesFromItsPairsFile) {
   EXPECT_EQ(test::ReadFile(pairs), kept);
 }
 
-// Pairs of other candidates, or a cut-off file, are refused naming the file and line; no
-// teacher trains first (the smoke run's would take a minute).
+// Pairs of other candidates, a cut-off file or an unwritable path are refused naming the file
+// (and line); no teacher trains first (the smoke run's would take a minute).
 TEST(FmnistSmoke, FidelityRefusesAPairsFileOfOtherCandidatesOrCutOff) {
   TempDir dir;
   const std::string header =
@@ -237,6 +237,14 @@ TEST(FmnistSmoke, FidelityRefusesAPairsFileOfOtherCandidatesOrCutOff) {
   r = SmokeFidelity(dir, {"--pairs", pairs});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find(pairs + ":2"), std::string::npos) << r.err;
+  EXPECT_EQ(test::SplitLines(r.err).size(), 1u) << r.err;
+  EXPECT_FALSE(fs::exists(dir.File("cache"))) << "a teacher was trained before the check";
+
+  // A pairs file that cannot be written fails before any training, naming the path.
+  const std::string unwritable = dir.File("no-such-dir/pairs.csv");
+  r = SmokeFidelity(dir, {"--pairs", unwritable});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(unwritable), std::string::npos) << r.err;
   EXPECT_EQ(test::SplitLines(r.err).size(), 1u) << r.err;
   EXPECT_FALSE(fs::exists(dir.File("cache"))) << "a teacher was trained before the check";
 }
