@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <vector>
 
@@ -106,6 +107,8 @@ QuantGrid MakeQuantGrid(float min, float max, int bits, QuantScheme scheme) {
     grid.q_min = -grid.q_max;
     grid.scale = a / grid.q_max;
   }
+  // A step below FLT_MIN has no finite inverse (0 x inf is NaN); such a range is zero width.
+  if (grid.scale < std::numeric_limits<float>::min()) grid.scale = 0;
   return grid;
 }
 

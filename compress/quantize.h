@@ -40,7 +40,7 @@ struct QuantConfig {
 // A clipping range and the uniform grid of integer levels over it.
 struct QuantGrid {
   float min = 0, max = 0;    // clipping range
-  float scale = 0;           // step between levels; 0 when min == max (every value maps to min)
+  float scale = 0;           // step between levels; 0 when min == max or nearly (all map to min)
   float offset = 0;          // value of level 0: x_min (affine) or 0 (symmetric)
   int q_min = 0, q_max = 0;  // integer levels
 };

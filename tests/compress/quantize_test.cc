@@ -217,6 +217,20 @@ TEST(CompressQuantize, ZeroWidthRangeIsExact) {
   EXPECT_EQ(QuantizeWeights(zeros, {.scheme = QuantScheme::kSymmetric}).values, zeros);
 }
 
+// An activation range that decays by EMA towards a dead layer's zeros ends below FLT_MIN; the
+// step's inverse then overflows and 0 x inf made NaN that the next layer refused.
+TEST(CompressQuantize, ARangeTooNarrowForFloatStepsActsAsZeroWidth) {
+  for (auto scheme : {QuantScheme::kAffine, QuantScheme::kSymmetric}) {
+    const QuantGrid g = MakeQuantGrid(0, 1e-39f, 8, scheme);
+    EXPECT_EQ(g.scale, 0) << "scheme " << static_cast<int>(scheme);
+    Eigen::ArrayXf x(3);
+    x << 0, 1e-39f, -1;
+    Eigen::ArrayXf x_hat(3);
+    FakeQuantize(x, g, x_hat);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(x_hat[i], g.offset) << "value " << i;
+  }
+}
+
 TEST(CompressQuantize, ValuesOutsideTheGridClampToItsEnds) {
   const QuantGrid g = MakeQuantGrid(-1, 2, 4, QuantScheme::kAffine);
   Eigen::ArrayXf x(4);
