@@ -251,13 +251,21 @@ class DistillEvaluator : public Evaluator {
   }
 
   void PrepareSupernet(const EvaluatorContext& context) {
+    auto parameters = supernet_.Parameters();
+    // With one architecture (HAQ/AMC's setting: a fixed network, compression only) every
+    // sandwich sub-network is the largest, so weight sharing has nothing to share: inherit the
+    // teacher's weights as they are.
+    if (ShapeKey(context.space.largest) == ShapeKey(context.space.smallest)) {
+      Copy(Collect(*teacher_), parameters);
+      Log("supernet: the space has one architecture; candidates inherit the teacher's weights");
+      return;
+    }
     const SandwichOptions& s = config_.supernet;
     const std::string key = teacher_key_ + "|space " + context.space.key + "|steps " +
                             std::to_string(s.steps) + " batch " + std::to_string(s.batch_size) +
                             " lr " + std::to_string(s.peak_learning_rate) + " random " +
                             std::to_string(s.random_networks) + " seed " + std::to_string(s.seed);
     const std::string path = CachePath("supernet", key);
-    auto parameters = supernet_.Parameters();
     if (std::filesystem::exists(path)) {
       LoadWeights(path, parameters);
       Log("supernet: reusing " + path);

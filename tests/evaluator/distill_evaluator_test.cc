@@ -212,6 +212,31 @@ TEST_F(DistillEvaluatorSlow, FineTuningBeatsTheInheritedWeightsAndMetricsDescrib
   EXPECT_EQ(member->metrics.at("test_images"), 10000);
 }
 
+// HAQ/AMC's setting: one architecture, compression only. There is nothing to share weights
+// among, so no supernet is trained or cached; candidates inherit the teacher as it is.
+TEST_F(DistillEvaluatorSlow, ASpaceOfOneArchitectureInheritsTheTeacherWithoutASupernet) {
+  std::string space = kSpace;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"stem_widths: [4, 8]", "stem_widths: [8]"}, {"[1, 2], widths: [8]", "[2], widths: [8]"},
+           {"[1, 2], widths: [12, 16]", "[2], widths: [16]"}, {"[1, 2], widths: [16, 24]", "[2], widths: [24]"},
+           {"kernels: [3, 5]", "kernels: [5]"}, {"expansions: [1, 2]", "expansions: [2]"}}) {
+    ASSERT_NE(space.find(from), std::string::npos) << from;
+    space.replace(space.find(from), from.size(), to);
+  }
+  space_path_ = dir_.Write("one-architecture.yaml", space);
+  space_ = LoadSearchSpace(space_path_);
+  std::string log;
+  const auto evaluator = Make({}, &log);
+  EXPECT_NE(log.find("supernet: the space has one architecture; candidates inherit the teacher's weights"),
+            std::string::npos) << log;
+  EXPECT_EQ(log.find("sandwich"), std::string::npos) << log;
+  EXPECT_EQ(CacheFiles("teacher-").size(), 1u);
+  EXPECT_TRUE(CacheFiles("supernet-").empty());
+  const EvalResult r = evaluator->Evaluate(LargestWith("w8a8"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_GT(r.accuracy, 40.0);  // chance is 10%
+}
+
 TEST_F(DistillEvaluatorSlow, ASecondConstructionReusesTheCacheAndScoresTheSame) {
   const NetworkSpec spec = LargestWith("w8a8");
   std::string log;
