@@ -8,15 +8,20 @@
 //   (e) uniform 8 / 4  the largest network with every layer at 8 or at 4 bits (one candidate)
 //
 //   joint_vs_single [--config configs/runs/fmnist.yaml] [--budget N] [--seeds 0,1]
-//                   [--devices host-cpu,bitfusion]
-// The teacher and supernet are cached, so only the first setting trains them.
+//                   [--devices host-cpu,bitfusion] [--dir DIR]
+// The teacher and supernet are cached, so only the first setting trains them. Each setting and
+// seed keeps its run in DIR: the same command run again reuses the finished runs and resumes an
+// interrupted one, as the full comparison takes hours.
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,19 +34,23 @@ namespace {
 
 struct Setting {
   std::string name;
+  std::string file;                     // names its files in --dir
   bool largest_only = false;            // architecture fixed to the largest network
   std::vector<int> fixed_bits;          // w_bits = a_bits = these; empty = as the space says
   bool dense = false;                   // sparsity 0, rank 1
 };
 
 const std::vector<Setting> kSettings = {
-    {"(a) joint", false, {}, false},
-    {"(b) arch fp32", false, {32}, true},
-    {"(c) arch x bits", false, {}, true},
-    {"(d) teacher x policy", true, {}, false},
-    {"(e) uniform 8-bit", true, {8}, true},
-    {"(e) uniform 4-bit", true, {4}, true},
+    {"(a) joint", "a-joint", false, {}, false},
+    {"(b) arch fp32", "b-arch-fp32", false, {32}, true},
+    {"(c) arch x bits", "c-arch-bits", false, {}, true},
+    {"(d) teacher x policy", "d-teacher-policy", true, {}, false},
+    {"(e) uniform 8-bit", "e-uniform-8", true, {8}, true},
+    {"(e) uniform 4-bit", "e-uniform-4", true, {4}, true},
 };
+
+std::atomic<bool> g_stop_requested{false};
+void RequestStop(int) { g_stop_requested = true; }
 
 std::vector<std::string> Split(const std::string& text) {
   std::vector<std::string> items;
@@ -77,20 +86,55 @@ std::string WriteSpace(const std::string& base, const Setting& s, const std::str
     policy["sparsity"] = std::vector<double>{0};
     policy["rank"] = std::vector<double>{1};
   }
-  const std::string path = dir + "/" + std::to_string(std::hash<std::string>{}(s.name)) + ".yaml";
+  const std::string path = dir + "/" + s.file + ".space.yaml";
   std::ofstream(path) << space;
   return path;
+}
+
+// The run of `config` in `db_path`: reused when a run of the same effective config is done
+// there, resumed when it was interrupted, else started. nullopt when interrupted again (Ctrl-C).
+std::optional<int64_t> SettingRun(const RunConfig& config, const std::string& db_path,
+                                  const std::string& label) {
+  Store store(db_path, Store::Mode::kCreateIfMissing);
+  std::optional<int64_t> unfinished;
+  for (const RunRecord& r : store.Runs()) {
+    if (r.config != config.text) continue;
+    if (r.status == "done") {
+      std::fprintf(stderr, "%s: reusing run %lld of %s (%lld evaluations)\n", label.c_str(),
+                   static_cast<long long>(r.id), db_path.c_str(), static_cast<long long>(r.evaluations));
+      return r.id;
+    }
+    if (r.status != "failed") unfinished = r.id;
+  }
+  if (unfinished) {
+    std::fprintf(stderr, "%s: resuming run %lld of %s\n", label.c_str(),
+                 static_cast<long long>(*unfinished), db_path.c_str());
+  }
+  Run search(config);
+  // A line per batch: the bench's output is usually a log, and a setting takes up to an hour.
+  const auto progress = [&](const RunProgress& p) {
+    std::fprintf(stderr, "%s: %lld/%lld evaluations, best proxy %.2f, %.0f s\n", label.c_str(),
+                 static_cast<long long>(p.done), static_cast<long long>(p.total), p.best_accuracy,
+                 p.elapsed_seconds);
+  };
+  const RunSummary summary = search.Execute(store, unfinished, progress, &g_stop_requested);
+  if (summary.status != "done") return std::nullopt;
+  std::fprintf(stderr, "%s: %lld evaluations in %.0f s\n", label.c_str(),
+               static_cast<long long>(summary.evaluations), summary.seconds);
+  return summary.run_id;
 }
 
 int Main(int argc, char** argv) {
   std::string config_path = std::string(HWNAS_SOURCE_DIR) + "/configs/runs/fmnist.yaml";
   std::string seeds_text = "0,1", devices_text = "host-cpu,bitfusion";
+  std::string dir = std::filesystem::temp_directory_path() / "hwnas-joint-vs-single";
   int64_t budget = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--config")) config_path = argv[i + 1];
     else if (!std::strcmp(argv[i], "--budget")) budget = std::stoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seeds")) seeds_text = argv[i + 1];
     else if (!std::strcmp(argv[i], "--devices")) devices_text = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 2;
@@ -98,9 +142,8 @@ int Main(int argc, char** argv) {
   }
   const std::vector<std::string> devices = Split(devices_text);
   const RunConfig base = LoadRunConfig(config_path);
-  const std::string dir = std::filesystem::temp_directory_path() / "hwnas-joint-vs-single";
-  std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  std::signal(SIGINT, RequestStop);
 
   // setting -> device -> the fronts of every seed, as (test accuracy, latency) points.
   std::map<std::string, std::map<std::string, std::vector<std::vector<FrontRow>>>> fronts;
@@ -112,7 +155,7 @@ int Main(int argc, char** argv) {
     // Every setting searches from its sampler alone: the run's enqueued baselines would hand
     // (a) the answers of (e), and they are no candidates of the cut spaces.
     if (run["sampler"].IsMap()) run["sampler"].remove("enqueue");
-    const std::string run_path = dir + "/run.yaml";
+    const std::string run_path = dir + "/" + s.file + ".run.yaml";
     std::ofstream(run_path) << run;
     for (const std::string& seed : Split(seeds_text)) {
       RunOverrides o;
@@ -120,14 +163,16 @@ int Main(int argc, char** argv) {
       o.devices = devices;
       if (budget) o.budget_evaluations = budget;
       if (s.fixed_bits.size() == 1 && s.largest_only) o.budget_evaluations = 1;
-      Run search(LoadRunConfig(run_path, o));
-      Store store(dir + "/" + std::to_string(fronts.size()) + "-" + seed + ".db",
-                  Store::Mode::kCreateIfMissing);
-      const RunSummary summary = search.Execute(store, std::nullopt, {});
-      std::fprintf(stderr, "%s seed %s: %lld evaluations in %.0f s\n", s.name.c_str(), seed.c_str(),
-                   static_cast<long long>(summary.evaluations), summary.seconds);
+      const std::string db_path = dir + "/" + s.file + "-" + seed + ".db";
+      const std::optional<int64_t> run_id =
+          SettingRun(LoadRunConfig(run_path, o), db_path, s.name + " seed " + seed);
+      if (!run_id) {
+        std::fprintf(stderr, "interrupted; the same command continues where this stopped\n");
+        return 130;
+      }
+      const Store store(db_path, Store::Mode::kMustExist);
       for (const std::string& device : devices) {
-        const auto rows = store.Front(summary.run_id, device);
+        const auto rows = store.Front(*run_id, device);
         for (const auto& r : rows) worst_latency[device] = std::max(worst_latency[device], r.latency_ms);
         fronts[s.name][device].push_back(rows);
       }

@@ -207,10 +207,12 @@ class DistillEvaluator : public Evaluator {
     return Score(spec, config_.proxy.steps, validation_, "validation");
   }
 
-  std::optional<EvalResult> FinalEvaluate(const NetworkSpec& spec, FinalRole role) const override {
-    const int64_t steps = role == FinalRole::kMostAccurate ? config_.most_accurate_final_steps
-                                                           : config_.final_steps;
-    return Score(spec, steps, splits_.final_test(), "test");
+  int64_t FinalSteps(FinalRole role) const override {
+    return role == FinalRole::kMostAccurate ? config_.most_accurate_final_steps : config_.final_steps;
+  }
+
+  EvalResult FinalEvaluate(const NetworkSpec& spec, FinalRole role) const override {
+    return Score(spec, FinalSteps(role), splits_.final_test(), "test");
   }
 
  private:

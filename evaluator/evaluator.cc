@@ -23,6 +23,12 @@ std::string_view EvalStatusName(EvalStatus status) {
 
 std::vector<std::string> EvaluatorKinds() { return Registry().Names(); }
 
+EvalResult Evaluator::FinalEvaluate(const NetworkSpec& /*spec*/, FinalRole /*role*/) const {
+  EvalResult result;
+  result.error = "evaluator kind " + std::string(kind()) + " has no final evaluation";
+  return result;
+}
+
 std::unique_ptr<Evaluator> MakeEvaluator(const ConfigNode& config, const EvaluatorContext& context) {
   return Registry().Make(config, context);
 }

@@ -44,12 +44,12 @@ class Evaluator {
   // Which front member a final evaluation is for: any, or the most accurate of a device's
   // front, which the users' choice usually is and so may get a longer schedule.
   enum class FinalRole { kMember, kMostAccurate };
-  // The result a front member gets at the end of a run: trained longer and scored on the test
-  // set. nullopt for evaluators whose Evaluate already is the final word (benchmark tables).
-  virtual std::optional<EvalResult> FinalEvaluate(const NetworkSpec& /*spec*/,
-                                                  FinalRole /*role*/) const {
-    return std::nullopt;
-  }
+  // The training steps of a front member's final evaluation at the end of a run; 0 for
+  // evaluators whose Evaluate already is the final word (benchmark tables): they have none.
+  virtual int64_t FinalSteps(FinalRole /*role*/) const { return 0; }
+  // That final evaluation: trained longer and scored on the test set. Only called where
+  // FinalSteps is above 0.
+  virtual EvalResult FinalEvaluate(const NetworkSpec& spec, FinalRole role) const;
 };
 
 // The architectures of the run's search space, as evaluators that train see them.

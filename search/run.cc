@@ -299,16 +299,6 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
 
 void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
                    const std::atomic<bool>* stop_requested) {
-  const std::set<uint64_t> done = store.FinalizedCandidates(run_id);
-  std::vector<size_t> members;
-  for (const auto& front : front_members_) {
-    for (size_t i : front) {
-      if (!done.count(history_hashes_[i]) &&
-          std::find(members.begin(), members.end(), i) == members.end()) {
-        members.push_back(i);
-      }
-    }
-  }
   std::set<size_t> most_accurate;
   for (const auto& front : front_members_) {
     const auto best = std::max_element(front.begin(), front.end(), [&](size_t a, size_t b) {
@@ -316,48 +306,60 @@ void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
     });
     if (best != front.end()) most_accurate.insert(*best);
   }
+  const auto role_of = [&](size_t i) {
+    return most_accurate.count(i) ? Evaluator::FinalRole::kMostAccurate : Evaluator::FinalRole::kMember;
+  };
+  // Progress counts training steps, not members: a longer schedule takes longer.
+  const std::set<uint64_t> done = store.FinalizedCandidates(run_id);
+  std::set<size_t> members;
+  for (const auto& front : front_members_) members.insert(front.begin(), front.end());
+  int64_t total_steps = 0, done_steps = 0;
+  std::vector<size_t> pending;
+  for (size_t i : members) {
+    const int64_t steps = evaluator_->FinalSteps(role_of(i));
+    total_steps += steps;
+    if (done.count(history_hashes_[i])) {
+      done_steps += steps;
+    } else {
+      pending.push_back(i);
+    }
+  }
+  if (total_steps == 0 || pending.empty()) return;  // no final stage, or all of it is stored
   // Longest schedules first, then costliest, so each parallel batch holds work of like size and
   // no thread waits long on another's. The order changes no result: each is trained alone.
-  std::vector<std::tuple<bool, int64_t, size_t>> by_cost;
-  for (size_t i : members) {
-    by_cost.emplace_back(!most_accurate.count(i), -space_->Expand(history_[i].candidate).Macs(), i);
+  std::vector<std::tuple<int64_t, int64_t, size_t>> by_cost;
+  for (size_t i : pending) {
+    by_cost.emplace_back(-evaluator_->FinalSteps(role_of(i)),
+                         -space_->Expand(history_[i].candidate).Macs(), i);
   }
   std::sort(by_cost.begin(), by_cost.end());
-  for (size_t k = 0; k < members.size(); ++k) members[k] = std::get<2>(by_cost[k]);
-  const size_t total = members.size() + done.size();
-  if (preparation_ && !members.empty()) {
-    preparation_("final training", static_cast<int64_t>(done.size()), static_cast<int64_t>(total));
-  }
+  for (size_t k = 0; k < pending.size(); ++k) pending[k] = std::get<2>(by_cost[k]);
+  if (preparation_) preparation_("final training steps", done_steps, total_steps);
   // In batches of the run's batch size, each batch's results stored before the next starts.
-  const size_t step = static_cast<size_t>(std::max(config_.batch, 1));
-  for (size_t first = 0; first < members.size(); first += step) {
+  const size_t batch = static_cast<size_t>(std::max(config_.batch, 1));
+  for (size_t first = 0; first < pending.size(); first += batch) {
     if (stop_requested && stop_requested->load()) return;
-    const size_t end = std::min(members.size(), first + step);
-    std::vector<std::optional<EvalResult>> results(end - first);
+    const size_t end = std::min(pending.size(), first + batch);
+    std::vector<EvalResult> results(end - first);
     arena.execute([&] {
       tbb::parallel_for(first, end, [&](size_t k) {
         try {
-          const Evaluator::FinalRole role = most_accurate.count(members[k])
-                                                ? Evaluator::FinalRole::kMostAccurate
-                                                : Evaluator::FinalRole::kMember;
           results[k - first] =
-              evaluator_->FinalEvaluate(space_->Expand(history_[members[k]].candidate), role);
+              evaluator_->FinalEvaluate(space_->Expand(history_[pending[k]].candidate), role_of(pending[k]));
         } catch (const std::exception& e) {
-          EvalResult failed;
-          failed.error = e.what();
-          results[k - first] = failed;
+          results[k - first].error = e.what();
         }
       });
     });
     for (size_t k = first; k < end; ++k) {
-      const auto& result = results[k - first];
-      if (!result) return;  // this evaluator's results are final already
-      store.WriteFinalResult(run_id, history_hashes_[members[k]],
-                             {std::string(EvalStatusName(result->status)), result->error,
-                              result->accuracy, result->seconds});
+      const EvalResult& result = results[k - first];
+      const int64_t steps = evaluator_->FinalSteps(role_of(pending[k]));
+      store.WriteFinalResult(run_id, history_hashes_[pending[k]],
+                             {std::string(EvalStatusName(result.status)), result.error,
+                              result.accuracy, result.seconds, steps});
+      done_steps += steps;
     }
-    if (preparation_) preparation_("final training", static_cast<int64_t>(done.size() + end),
-                                   static_cast<int64_t>(total));
+    if (preparation_) preparation_("final training steps", done_steps, total_steps);
   }
 }
 

@@ -13,14 +13,16 @@ namespace hwnas {
 namespace {
 
 // Version 2 added the final results of front members (test accuracy after longer training, and
-// latencies measured on this machine); a version-1 database gains these tables on opening.
+// latencies measured on this machine); version 3 their training steps, as members of one run may
+// train for different lengths. Older databases gain what they lack on opening.
 const char* const kFinalTables = R"sql(
 CREATE TABLE final_results (
   evaluation_id INTEGER PRIMARY KEY REFERENCES evaluations(id),
   status        TEXT    NOT NULL CHECK (status IN ('OK', 'FAIL')),
   error         TEXT,
   test_accuracy REAL,
-  seconds       REAL    NOT NULL
+  seconds       REAL    NOT NULL,
+  steps         INTEGER
 );
 CREATE TABLE measured_results (
   evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
@@ -137,6 +139,9 @@ class Statement {
   std::optional<double> OptionalDouble(int col) const {
     return IsNull(col) ? std::nullopt : std::optional<double>(Double(col));
   }
+  std::optional<int64_t> OptionalInt(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
+  }
   std::string Text(int col) const {
     const auto* text = sqlite3_column_text(stmt_, col);
     return text ? reinterpret_cast<const char*>(text) : "";
@@ -186,7 +191,7 @@ RunRecord ReadRun(const Statement& s) {
 
 const char* const kFrontRowColumns =
     "e.run_id, d.device, c.canonical, e.accuracy, d.latency_ms, d.energy_mj, d.source, "
-    "fr.test_accuracy, m.latency_ms "
+    "fr.test_accuracy, fr.steps, m.latency_ms "
     "FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
     "JOIN device_results d ON d.evaluation_id = e.id "
     "LEFT JOIN final_results fr ON fr.evaluation_id = e.id AND fr.status = 'OK' "
@@ -194,7 +199,8 @@ const char* const kFrontRowColumns =
 
 FrontRow ReadFrontRow(const Statement& s) {
   return FrontRow{s.Int(0), s.Text(1), s.Text(2), s.Double(3), s.Double(4),
-                  s.OptionalDouble(5), s.Text(6), s.OptionalDouble(7), s.OptionalDouble(8)};
+                  s.OptionalDouble(5), s.Text(6), s.OptionalDouble(7), s.OptionalInt(8),
+                  s.OptionalDouble(9)};
 }
 
 constexpr const char* kEvaluationOfHash =
@@ -260,9 +266,9 @@ void Store::CheckOrCreateSchema() {
       Statement s(db_, "SELECT version FROM schema_version");
       if (s.Step()) version = s.Int(0);
     }
-    if (version == 1) {
+    if (version == 1 || version == 2) {
       Execute("BEGIN");
-      Execute(kFinalTables);
+      Execute(version == 1 ? kFinalTables : "ALTER TABLE final_results ADD COLUMN steps INTEGER");
       Execute("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion));
       Execute("COMMIT");
     } else if (version != kSchemaVersion) {
@@ -460,10 +466,10 @@ std::optional<FrontRow> Store::Best(const BestQuery& query) const {
 
 void Store::WriteFinalResult(int64_t run_id, uint64_t hash, const FinalResult& result) {
   Statement s(db_, std::string("INSERT OR REPLACE INTO final_results VALUES (") + kEvaluationOfHash +
-                       ", ?, ?, ?, ?)");
+                       ", ?, ?, ?, ?, ?)");
   s.Bind(1, run_id).Bind(2, static_cast<int64_t>(hash)).Bind(3, result.status).Bind(4, result.error);
   s.Bind(5, result.status == "OK" ? std::optional<double>(result.test_accuracy) : std::nullopt);
-  s.Bind(6, result.seconds);
+  s.Bind(6, result.seconds).Bind(7, result.steps);
   s.Run();
 }
 

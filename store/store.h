@@ -15,7 +15,7 @@ struct sqlite3;
 
 namespace hwnas {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct RunRecord {
   int64_t id = 0;
@@ -66,6 +66,7 @@ struct FrontRow {
   std::optional<double> energy_mj;
   std::string source;
   std::optional<double> test_accuracy;  // after the final training, on the test set
+  std::optional<int64_t> final_steps;  // that training's length
   std::optional<double> measured_latency_ms;  // measured on this machine
 };
 
@@ -75,6 +76,7 @@ struct FinalResult {
   std::string error;
   double test_accuracy = 0.0;
   double seconds = 0.0;
+  std::optional<int64_t> steps;  // of training, when the evaluator says
 };
 
 struct BestQuery {

@@ -108,6 +108,8 @@ TEST_F(CliTest, QuickstartCreatesTheDatabaseAndPrintsAFront) {
   for (const auto& d : kShippedDevices)
     EXPECT_NE(r.out.find("  " + d + "  "), std::string::npos) << d;
   EXPECT_NE(r.err.find("run 1 done: 1000 evaluations (0 FAIL)"), std::string::npos) << r.err;
+  // A benchmark table's accuracy is final: no final training stage is announced.
+  EXPECT_EQ(r.err.find("final training"), std::string::npos) << r.err;
   Store store(Db(), Store::Mode::kMustExist);
   EXPECT_EQ(store.Run(1).evaluations, 1000);
   EXPECT_EQ(lines.size(), 2 + store.Front(1, "").size());

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,15 +53,20 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
   // progress from its start, so its first member's report has a rate and an ETA.
   EXPECT_NE(r.err.find("teacher: validation accuracy "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("%, test accuracy "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("final training [0/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("final training steps [0/"), std::string::npos) << r.err;
   for (const std::string& line : test::SplitLines(r.err)) {
-    if (line.starts_with("final training [") && !line.starts_with("final training [0/")) {
+    if (line.starts_with("final training steps [") && !line.starts_with("final training steps [0/")) {
       EXPECT_EQ(line.find("ETA ?"), std::string::npos) << line;
     }
   }
 
   auto sql = test::SqliteDb::ReadOnly(db);
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM evaluations"), 8);
+  // Every front member's final training is stored with its length, and the front shows it.
+  EXPECT_GT(sql.Int("SELECT COUNT(*) FROM final_results WHERE status = 'OK'"), 0);
+  EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM final_results WHERE steps IS NOT 40"), 0);
+  EXPECT_TRUE(std::regex_search(test::SplitLines(r.out).at(0), std::regex(" test_accuracy +final_steps ")))
+      << r.out;
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM evaluations WHERE status = 'OK'"), 8)
       << test::SplitLines(r.err).back();
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM evaluations WHERE accuracy > 0 AND accuracy <= 100"), 8);

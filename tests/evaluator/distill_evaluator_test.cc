@@ -204,12 +204,14 @@ TEST_F(DistillEvaluatorSlow, FineTuningBeatsTheInheritedWeightsAndMetricsDescrib
   // A front member's final training, and the longer one of a device's most accurate member; both
   // scored on the 10,000 test images.
   using Role = Evaluator::FinalRole;
-  const auto member = evaluator->FinalEvaluate(spec, Role::kMember);
-  const auto most_accurate = evaluator->FinalEvaluate(spec, Role::kMostAccurate);
-  ASSERT_TRUE(member && most_accurate);
-  EXPECT_EQ(member->metrics.at("steps"), 10);
-  EXPECT_EQ(most_accurate->metrics.at("steps"), 30);
-  EXPECT_EQ(member->metrics.at("test_images"), 10000);
+  EXPECT_EQ(evaluator->FinalSteps(Role::kMember), 10);
+  EXPECT_EQ(evaluator->FinalSteps(Role::kMostAccurate), 30);
+  const EvalResult member = evaluator->FinalEvaluate(spec, Role::kMember);
+  const EvalResult most_accurate = evaluator->FinalEvaluate(spec, Role::kMostAccurate);
+  ASSERT_TRUE(member.ok() && most_accurate.ok()) << member.error << most_accurate.error;
+  EXPECT_EQ(member.metrics.at("steps"), 10);
+  EXPECT_EQ(most_accurate.metrics.at("steps"), 30);
+  EXPECT_EQ(member.metrics.at("test_images"), 10000);
 }
 
 // HAQ/AMC's setting: one architecture, compression only. There is nothing to share weights

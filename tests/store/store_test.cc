@@ -60,7 +60,7 @@ TEST_F(StoreTest, NewDatabaseHasSchemaVersion) {
   auto db = SqliteDb::ReadOnly(Db());
   EXPECT_EQ(db.Column("SELECT version FROM schema_version"),
             std::vector<std::string>{std::to_string(kSchemaVersion)});
-  EXPECT_EQ(kSchemaVersion, 2);
+  EXPECT_EQ(kSchemaVersion, 3);
   // And it opens again.
   EXPECT_NO_THROW(Store(Db(), Store::Mode::kMustExist));
 }
@@ -82,7 +82,29 @@ TEST_F(StoreTest, VersionOneDatabaseMigrates) {
   EXPECT_EQ(store.Runs().size(), 1u);
   EXPECT_TRUE(store.FinalizedCandidates(1).empty());
   auto db = SqliteDb::ReadOnly(Db());
-  EXPECT_EQ(db.Column("SELECT version FROM schema_version"), std::vector<std::string>{"2"});
+  EXPECT_EQ(db.Column("SELECT version FROM schema_version"), std::vector<std::string>{"3"});
+}
+
+// Version 2 had no final training steps; its final results are kept, their steps unknown.
+TEST_F(StoreTest, VersionTwoDatabaseMigratesKeepingItsFinalResults) {
+  {
+    Store store(Db(), Store::Mode::kCreateIfMissing);
+    const int64_t run = store.CreateRun(SomeRun());
+    std::vector<EvaluationRecord> batch = {Eval("a=1", 0, 0, 90, 3)};
+    store.WriteBatch(run, batch, {{"dev", {CandidateHash("a=1")}}});
+    store.WriteFinalResult(run, CandidateHash("a=1"), {"OK", "", 91.25, 12.5, 500});
+  }
+  SqliteDb::Create(Db()).Exec(
+      "ALTER TABLE final_results DROP COLUMN steps; UPDATE schema_version SET version = 2");
+  Store store(Db(), Store::Mode::kMustExist);
+  const auto front = store.Front(1, "dev");
+  ASSERT_EQ(front.size(), 1u);
+  EXPECT_EQ(front[0].test_accuracy, 91.25);
+  EXPECT_EQ(front[0].final_steps, std::nullopt);
+  store.WriteFinalResult(1, CandidateHash("a=1"), {"OK", "", 91.5, 13.0, 3000});
+  EXPECT_EQ(store.Front(1, "dev")[0].final_steps, 3000);
+  EXPECT_EQ(SqliteDb::ReadOnly(Db()).Column("SELECT version FROM schema_version"),
+            std::vector<std::string>{"3"});
 }
 
 TEST_F(StoreTest, TextFileIsRefused) {
@@ -226,6 +248,15 @@ TEST_F(StoreTest, FrontsAreReplacedPerBatchAndOrderedByLatency) {
   EXPECT_EQ(front[0].energy_mj, 2.0);
   EXPECT_EQ(front[1].canonical, "a=3");
   EXPECT_EQ(front[1].accuracy, 95.0);
+  EXPECT_EQ(front[1].test_accuracy, std::nullopt);
+  // A final result: its test accuracy and training length; a FAIL has neither.
+  store.WriteFinalResult(run, CandidateHash("a=3"), {"OK", "", 94.5, 2.0, 700});
+  store.WriteFinalResult(run, CandidateHash("a=2"), {"FAIL", "diverged", 0, 1.0, 700});
+  const auto final = store.Front(run, "dev");
+  EXPECT_EQ(final[1].test_accuracy, 94.5);
+  EXPECT_EQ(final[1].final_steps, 700);
+  EXPECT_EQ(final[0].test_accuracy, std::nullopt);
+  EXPECT_EQ(final[0].final_steps, std::nullopt);
   EXPECT_EQ(store.Front(run, "").size(), 2u);
   EXPECT_TRUE(store.Front(run, "other").empty());
 }
