@@ -113,6 +113,7 @@ std::optional<int64_t> SettingRun(const RunConfig& config, const std::string& db
   Run search(config);
   // A line per batch: the bench's output is usually a log, and a setting takes up to an hour.
   const auto progress = [&](const RunProgress& p) {
+    if (p.finished) return;  // the summary below says how it ended
     std::fprintf(stderr, "%s: %lld/%lld evaluations, best proxy %.2f, %.0f s\n", label.c_str(),
                  static_cast<long long>(p.done), static_cast<long long>(p.total), p.best_accuracy,
                  p.elapsed_seconds);
