@@ -62,6 +62,12 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
 
   auto sql = test::SqliteDb::ReadOnly(db);
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM evaluations"), 8);
+  // Every host-cpu front member is measured on this machine, in rounds.
+  EXPECT_GT(sql.Int("SELECT COUNT(*) FROM fronts WHERE device = 'host-cpu'"), 0);
+  EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM fronts WHERE device = 'host-cpu' AND evaluation_id NOT IN "
+                    "(SELECT evaluation_id FROM measured_results WHERE detail LIKE '%best of 5 rounds%' "
+                    "AND latency_ms > 0)"),
+            0);
   // Every front member's final training is stored with its length, and the front shows it.
   EXPECT_GT(sql.Int("SELECT COUNT(*) FROM final_results WHERE status = 'OK'"), 0);
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM final_results WHERE steps IS NOT 40"), 0);
