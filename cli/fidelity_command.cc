@@ -5,11 +5,13 @@
 // rho between them, and the proxy's cost as a share of the reference's. With --pairs, every pair
 // is kept in a file as it finishes and a rerun resumes from it: full training takes hours.
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -56,7 +58,7 @@ struct FidelityPair {
   bool done = false;
 };
 
-// The pairs file: every scored pair, rewritten whole after each batch, so an interrupted
+// The pairs file: every scored pair, rewritten whole as each finishes, so an interrupted
 // comparison resumes where it stopped. `setup` identifies the proxy and reference evaluators.
 const std::vector<Column> kPairColumns = {
     {"candidate", true},      {"canonical", false},   {"status", false},
@@ -167,33 +169,39 @@ int Fidelity(const Args& args) {
   const auto proxy = MakeEvaluator(config.Evaluator(), context);
   const auto reference = MakeEvaluator(reference_config, context);
 
+  // Costliest first, each taken by whichever thread is free: the references' times span 50x,
+  // and pairs in fixed batches left a thread idle while a large one finished. The order changes
+  // no result: every candidate trains alone from its own seed.
+  std::stable_sort(pending.begin(), pending.end(),
+                   [&](size_t a, size_t b) { return specs[a].Macs() > specs[b].Macs(); });
   int64_t done = samples - static_cast<int64_t>(pending.size());
   printer.Stage("fidelity", done, samples);
-  // Two candidates at a time, as a run's batches do; each training uses every thread anyway.
-  for (size_t first = 0; first < pending.size(); first += 2) {
-    const size_t end = std::min(pending.size(), first + 2);
-    tbb::parallel_for(first, end, [&](size_t k) {
-      FidelityPair& p = pairs[pending[k]];
-      p.proxy = proxy->Evaluate(specs[pending[k]]);
-      p.reference = reference->Evaluate(specs[pending[k]]);
-    });
-    for (size_t k = first; k < end; ++k) {
-      FidelityPair& p = pairs[pending[k]];
-      p.done = true;
-      const std::string name = "candidate " + std::to_string(pending[k]);
-      if (!p.proxy.ok() || !p.reference.ok()) {
-        printer.Note(name + " failed: " + p.proxy.error + p.reference.error);
-        continue;
-      }
-      printer.Note(name + ": proxy " + FormatNumber(p.proxy.accuracy) + " in " +
-                   FormatNumber(p.proxy.seconds, 3) + " s, reference " +
-                   FormatNumber(p.reference.accuracy) + " in " +
-                   FormatNumber(p.reference.seconds, 3) + " s");
-    }
-    if (pairs_path) SavePairs(*pairs_path, setup, specs, pairs);
-    done += static_cast<int64_t>(end - first);
-    printer.Stage("fidelity", done, samples);
-  }
+  std::mutex finishing;  // guards `done` flags, the file and the printer
+  tbb::parallel_for(
+      size_t{0}, pending.size(),
+      [&](size_t k) {
+        FidelityPair& p = pairs[pending[k]];
+        // Isolated: a thread waiting inside this training must not start another candidate,
+        // whose time would be counted in this one's seconds.
+        tbb::this_task_arena::isolate([&] {
+          p.proxy = proxy->Evaluate(specs[pending[k]]);
+          p.reference = reference->Evaluate(specs[pending[k]]);
+        });
+        const std::lock_guard lock(finishing);
+        p.done = true;
+        const std::string name = "candidate " + std::to_string(pending[k]);
+        if (!p.proxy.ok() || !p.reference.ok()) {
+          printer.Note(name + " failed: " + p.proxy.error + p.reference.error);
+        } else {
+          printer.Note(name + ": proxy " + FormatNumber(p.proxy.accuracy) + " in " +
+                       FormatNumber(p.proxy.seconds, 3) + " s, reference " +
+                       FormatNumber(p.reference.accuracy) + " in " +
+                       FormatNumber(p.reference.seconds, 3) + " s");
+        }
+        if (pairs_path) SavePairs(*pairs_path, setup, specs, pairs);
+        printer.Stage("fidelity", ++done, samples);
+      },
+      tbb::simple_partitioner());
 
   TableOutput table({{"candidate", true}, {"proxy_accuracy", true}, {"reference_accuracy", true},
                      {"proxy_s", true}, {"reference_s", true}});

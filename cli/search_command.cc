@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -41,8 +42,35 @@ constexpr const char* kHostDevice = "host-cpu";
 // speed drifts over seconds, and a member timed only in a slow spell would look slow.
 constexpr int kMeasureRounds = 5;
 
+// The fastest measured member within 1 point of the teacher's test accuracy, as a fraction of
+// the teacher's measured latency: what a user deploying instead of the teacher gains.
+void PrintHeadline(const std::vector<FrontRow>& front, const Evaluator::Teacher& teacher,
+                   double teacher_ms) {
+  const FrontRow* fastest = nullptr;
+  double best_accuracy = 0;
+  for (const FrontRow& row : front) {
+    if (!row.test_accuracy || !row.measured_latency_ms) continue;
+    best_accuracy = std::max(best_accuracy, *row.test_accuracy);
+    if (*row.test_accuracy >= teacher.test_accuracy - 1 &&
+        (!fastest || *row.measured_latency_ms < *fastest->measured_latency_ms)) {
+      fastest = &row;
+    }
+  }
+  std::cerr << kHostDevice << ": the teacher (" << FormatNumber(teacher.test_accuracy, 4)
+            << "% test accuracy) measures " << FormatNumber(teacher_ms, 4) << " ms; ";
+  if (!fastest) {
+    std::cerr << "no front member is within 1 point of its accuracy (best "
+              << FormatNumber(best_accuracy, 4) << "%)\n";
+    return;
+  }
+  std::cerr << "the fastest front member within 1 point, " << FormatNumber(*fastest->test_accuracy, 4)
+            << "%, measures " << FormatNumber(*fastest->measured_latency_ms, 4) << " ms, "
+            << FormatNumber(*fastest->measured_latency_ms / teacher_ms, 3) << "x\n";
+}
+
 // Measures the host-cpu front members of a finished run on this machine, as the host deploys
 // them (HostDeployable), and stores each latency with source measured beside the prediction.
+// The teacher, when the evaluator has one, is timed in the same rounds for the headline.
 void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
   std::vector<FrontRow> members;
   std::vector<NetworkSpec> specs;
@@ -52,8 +80,11 @@ void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
     specs.push_back(HostDeployable(run.space().Expand(run.space().Parse(row.canonical))));
   }
   if (members.empty()) return;
-  std::cerr << "measuring the " << members.size() << " " << kHostDevice
-            << " front members on this machine, " << kMeasureRounds << " rounds\n";
+  const std::optional<Evaluator::Teacher> teacher = run.evaluator().teacher();
+  if (teacher) specs.push_back(HostDeployable(teacher->network));
+  std::cerr << "measuring the " << members.size() << " " << kHostDevice << " front members"
+            << (teacher ? " and the teacher" : "") << " on this machine, " << kMeasureRounds
+            << " rounds\n";
   HostMeasureOptions options;
   options.timing = {.warmups = 3, .reps = 30};
   // Stored in the statistic the device model was fitted to, so it compares with its prediction.
@@ -61,10 +92,10 @@ void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
       ReadCalibrationRecord(DeviceConfigPath(kHostDevice)).timing == TimingStatistic::kMin;
   const auto statistic_us = [&](const Measurement& m) { return fitted_to_min ? m.min_us : m.median_us; };
   const HostThreads threads(options.threads);
-  std::vector<std::optional<Measurement>> best(members.size());
-  std::vector<bool> runnable(members.size(), true);
+  std::vector<std::optional<Measurement>> best(specs.size());
+  std::vector<bool> runnable(specs.size(), true);
   for (int round = 0; round < kMeasureRounds; ++round) {
-    for (size_t i = 0; i < members.size(); ++i) {
+    for (size_t i = 0; i < specs.size(); ++i) {
       if (!runnable[i]) continue;
       try {
         const Measurement net = MeasureOnHost(specs[i], options).front();
@@ -89,6 +120,9 @@ void MeasureHostFront(const Run& run, Store& store, int64_t run_id) {
   if (const std::string warning = CalibrationDriftWarning(kHostDevice, measured_over_predicted);
       !warning.empty()) {
     std::cerr << warning << "\n";
+  }
+  if (teacher && best.back()) {
+    PrintHeadline(store.Front(run_id, kHostDevice), *teacher, statistic_us(*best.back()) / 1000);
   }
 }
 

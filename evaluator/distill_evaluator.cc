@@ -215,6 +215,8 @@ class DistillEvaluator : public Evaluator {
     return Score(spec, FinalSteps(role), splits_.final_test(), "test");
   }
 
+  std::optional<Teacher> teacher() const override { return teacher_info_; }
+
  private:
   std::string CachePath(const std::string& what, const std::string& key) const {
     return config_.cache_dir + "/" + what + "-" + StableHashHex(key) + ".weights";
@@ -248,8 +250,9 @@ class DistillEvaluator : public Evaluator {
       Log("teacher: saved to " + path);
     }
     // The test accuracy too: the front's test accuracies are judged against it.
+    teacher_info_ = {DenseFloat(context.space.largest), 100 * Accuracy(*teacher_, splits_.final_test())};
     Log("teacher: validation accuracy " + Percent(Accuracy(*teacher_, validation_)) +
-        ", test accuracy " + Percent(Accuracy(*teacher_, splits_.final_test())));
+        ", test accuracy " + Percent(teacher_info_.test_accuracy / 100));
   }
 
   void PrepareSupernet(const EvaluatorContext& context) {
@@ -413,6 +416,7 @@ class DistillEvaluator : public Evaluator {
   Dataset train_, validation_;
   Supernet supernet_;
   std::unique_ptr<Sequential> teacher_;
+  Teacher teacher_info_;  // its layers and test accuracy, for judging the front
   std::string teacher_key_;
   ImageMatrix teacher_logits_;  // of every training image, in order
 };

@@ -50,6 +50,13 @@ class Evaluator {
   // That final evaluation: trained longer and scored on the test set. Only called where
   // FinalSteps is above 0.
   virtual EvalResult FinalEvaluate(const NetworkSpec& spec, FinalRole role) const;
+  // The network a run's front is judged against, for evaluators that train one (distill's
+  // teacher): its layers as it runs (dense, float) and its test accuracy in percent.
+  struct Teacher {
+    NetworkSpec network;
+    double test_accuracy = 0.0;
+  };
+  virtual std::optional<Teacher> teacher() const { return std::nullopt; }
 };
 
 // The architectures of the run's search space, as evaluators that train see them.

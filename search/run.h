@@ -67,6 +67,7 @@ class Run {
 
   const SearchSpace& space() const { return *space_; }
   const std::vector<std::unique_ptr<DeviceModel>>& devices() const { return devices_; }
+  const Evaluator& evaluator() const { return *evaluator_; }
 
  private:
   EvaluationRecord EvaluateOne(const Candidate& candidate) const;

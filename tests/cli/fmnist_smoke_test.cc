@@ -62,6 +62,12 @@ TEST(FmnistSmokeSlow, SearchStoresEightEvaluationsWithCompressionMetrics) {
 
   auto sql = test::SqliteDb::ReadOnly(db);
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM evaluations"), 8);
+  // The headline: the teacher timed in the same rounds, and the fastest member near its accuracy.
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("host-cpu: the teacher \\([0-9.]+% test accuracy\\) measures [0-9.]+ ms; "
+                        "(the fastest front member within 1 point, [0-9.]+%, measures [0-9.]+ ms, "
+                        "[0-9.]+x|no front member is within 1 point of its accuracy \\(best [0-9.]+%\\))\n")))
+      << r.err;
   // Every host-cpu front member is measured on this machine, in rounds.
   EXPECT_GT(sql.Int("SELECT COUNT(*) FROM fronts WHERE device = 'host-cpu'"), 0);
   EXPECT_EQ(sql.Int("SELECT COUNT(*) FROM fronts WHERE device = 'host-cpu' AND evaluation_id NOT IN "
