@@ -260,8 +260,11 @@ RunSummary Run::Execute(Store& store, std::optional<int64_t> resume_run_id,
 
     std::vector<EvaluationRecord> records(candidates.size());
     arena.execute([&] {
-      tbb::parallel_for(size_t{0}, candidates.size(),
-                        [&](size_t i) { records[i] = EvaluateOne(candidates[i]); });
+      tbb::parallel_for(size_t{0}, candidates.size(), [&](size_t i) {
+        // Isolated: a thread waiting inside one evaluation's training must not start another
+        // candidate, whose time would be counted in this one's stored seconds.
+        tbb::this_task_arena::isolate([&] { records[i] = EvaluateOne(candidates[i]); });
+      });
     });
 
     std::vector<Observation> observations;
@@ -344,8 +347,10 @@ void Run::Finalize(Store& store, int64_t run_id, tbb::task_arena& arena,
     arena.execute([&] {
       tbb::parallel_for(first, end, [&](size_t k) {
         try {
-          results[k - first] =
-              evaluator_->FinalEvaluate(space_->Expand(history_[pending[k]].candidate), role_of(pending[k]));
+          tbb::this_task_arena::isolate([&] {  // its seconds are its own, as above
+            results[k - first] = evaluator_->FinalEvaluate(
+                space_->Expand(history_[pending[k]].candidate), role_of(pending[k]));
+          });
         } catch (const std::exception& e) {
           results[k - first].error = e.what();
         }
