@@ -189,7 +189,8 @@ int RunCalibrate(const Args& args) {
   Rng rng(static_cast<uint64_t>(args.Int("seed", 0, INT64_MAX).value_or(1)));
 
   std::vector<MeasuredNetwork> samples;
-  std::vector<Measurement> residual_rows;  // layer and convert rows of the fitted networks
+  std::vector<Measurement> residual_rows;  // the rows of the fitted networks
+  std::map<std::string, NetworkSpec> nets;
   std::ostringstream record;
   std::vector<std::string> fitted_nets;
   if (args.Has("against")) {
@@ -210,7 +211,7 @@ int RunCalibrate(const Args& args) {
            << args.Require("space") << "\n  fitted_candidates: " << YamlList(fitted_nets) << "\n";
   } else {
     const std::vector<Measurement> measured = LoadAllMeasurements(args);
-    const auto nets = NetsById(args, measured);
+    nets = NetsById(args, measured);
     std::vector<std::string> ids;
     for (const auto& [id, spec] : nets) ids.push_back(id);
     const double holdout = args.Double("holdout-nets").value_or(0.0);
@@ -239,14 +240,13 @@ int RunCalibrate(const Args& args) {
     // Rows of held-out networks, layers included, stay unseen.
     // --kinds picks the rows the efficiencies are fitted on. The layer residuals learn from
     // the layer and convert rows of the fitted networks too, since network rows cannot say
-    // which layer erred; a layer row of no network is used only when its kind is fitted.
+    // which layer erred (they put the layers in context); a layer row of no network is used
+    // only when its kind is fitted.
     std::vector<Measurement> rows;
     for (const auto& row : measured) {
       if (held.count(row.net)) continue;
       if (kinds.count(row.kind)) rows.push_back(row);
-      if (!row.IsNetwork() && (!row.net.empty() || kinds.count(row.kind))) {
-        residual_rows.push_back(row);
-      }
+      if (!row.net.empty() || kinds.count(row.kind)) residual_rows.push_back(row);
     }
     if (rows.empty()) throw ConfigError("hwnas hw calibrate: no measurements of those kinds");
     samples = PairMeasurements(rows, nets, ReadTiming(args));
@@ -270,8 +270,9 @@ int RunCalibrate(const Args& args) {
   const CalibrationResult result = Calibrate(base_spec, samples, threads);
   const int neighbours = static_cast<int>(args.Int("neighbours", 0, 64).value_or(3));
   const LayerResiduals residuals =
-      neighbours > 0 ? FitResiduals(result.fitted, residual_rows, ReadTiming(args), neighbours)
-                     : LayerResiduals();
+      neighbours > 0
+          ? FitResiduals(result.fitted, residual_rows, nets, ReadTiming(args), neighbours)
+          : LayerResiduals();
 
   std::ostringstream yaml;
   const std::string name = args.String("name").value_or(base.String("name"));

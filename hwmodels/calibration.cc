@@ -255,12 +255,57 @@ CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNe
   return result;
 }
 
+namespace {
+
+double TimedUs(const Measurement& row, TimingStatistic timing) {
+  return timing == TimingStatistic::kMin ? row.min_us : row.median_us;
+}
+
+// A network's run: the rows of one network at one batch, dtype and mode.
+std::string RunOf(const Measurement& row) {
+  return row.net + "/" + std::to_string(row.batch) + "/" + row.dtype + "/" + row.mode;
+}
+
+// The network's time over the sum of its rows, by run, for the runs whose rows time every unit
+// of the network. A layer timed alone repeats on one input (on the H100, 10 back-to-back calls
+// in a CUDA graph); a network in graph mode ran 0.87-1.14x the sum of its layers, more where
+// its activations are several MB, and nothing in a layer's own row says by how much.
+std::map<std::string, double> ContextScales(const DeviceSpec& fitted,
+                                            const std::vector<Measurement>& rows,
+                                            const std::map<std::string, NetworkSpec>& nets,
+                                            TimingStatistic timing) {
+  std::map<std::string, std::pair<double, size_t>> layers;  // summed time and rows, by run
+  for (const auto& row : rows) {
+    if (row.IsNetwork() || row.net.empty()) continue;
+    auto& [sum_us, count] = layers[RunOf(row)];
+    sum_us += TimedUs(row, timing);
+    ++count;
+  }
+  std::map<std::string, double> scales;
+  for (const auto& row : rows) {
+    const auto run = layers.find(RunOf(row));
+    if (!row.IsNetwork() || run == layers.end()) continue;
+    const MeasuredNetwork network = PairMeasurements({row}, nets, timing)[0];
+    const auto& [sum_us, count] = run->second;
+    if (RooflineUnits(fitted, network.spec, network.options).size() == count && sum_us > 0) {
+      scales[run->first] = TimedUs(row, timing) / sum_us;
+    }
+  }
+  return scales;
+}
+
+}  // namespace
+
 LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<Measurement>& rows,
+                            const std::map<std::string, NetworkSpec>& nets,
                             TimingStatistic timing, int neighbours) {
+  const std::map<std::string, double> scales = ContextScales(fitted, rows, nets, timing);
   LayerResiduals residuals(neighbours);
   for (const auto& row : rows) {
     if (row.IsNetwork()) continue;
-    const double measured_us = timing == TimingStatistic::kMin ? row.min_us : row.median_us;
+    const auto scale = scales.find(RunOf(row));
+    const double measured_us =
+        TimedUs(row, timing) * (scale == scales.end() ? 1.0 : scale->second);
     if (row.IsConversion()) {
       CostOptions options;
       options.batch = row.batch;

@@ -5,6 +5,7 @@
 // points because the roofline's max() leaves the inactive side of a step without gradient.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,11 @@ CalibrationResult Calibrate(const DeviceSpec& base, const std::vector<MeasuredNe
 
 // The residuals of a fitted roofline on the layer and convert rows among `rows` (network rows
 // do not say which layer erred), each unit's k = `neighbours` nearest ones correcting it.
+// Network rows among `rows` (their layers from `nets`) put layers in context: when the rows of
+// a network's run (same batch, dtype and mode) time every unit of it, they are scaled by the
+// network's time over their sum, so that a residual says what the unit costs inside a network.
 LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<Measurement>& rows,
+                            const std::map<std::string, NetworkSpec>& nets,
                             TimingStatistic timing, int neighbours);
 
 }  // namespace hwnas

@@ -2,10 +2,12 @@
 // (a layer with the batch norm and activation after it). The factor is the exponent of a
 // distance-weighted mean of log residuals, so residuals that agree give exactly their factor;
 // residuals fitted on measured layers that a fixture makes 1.3x the roofline bring every
-// network of those layers to exactly 1.3x; the YAML form round-trips and bad YAML says where.
+// network of those layers to exactly 1.3x, and a network's own row puts its layers in context;
+// the YAML form round-trips and bad YAML says where.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "core/config_node.h"
 #include "core/errors.h"
@@ -168,7 +170,7 @@ TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfT
   network_row.kind = "net";
   network_row.median_us *= 5;
   rows.push_back(network_row);
-  const LayerResiduals residuals = FitResiduals(spec, rows, TimingStatistic::kMedian, 3);
+  const LayerResiduals residuals = FitResiduals(spec, rows, {}, TimingStatistic::kMedian, 3);
   EXPECT_EQ(residuals.size(), rows.size() - 1);
 
   // A network of widths and sizes between those measured, with a classifier no row measured.
@@ -195,6 +197,51 @@ TEST(LayerResiduals, FittedOnLayersTheRooflineUnderestimatesTheyScaleNetworksOfT
               1e-9 * raw.latency_ms);
 }
 
+// Layer rows at the roofline's time, of a network measured at 1.2x their sum: when they time
+// every unit of it at its batch, dtype and mode, the residuals learn 1.2x; else the rows as
+// timed.
+TEST(LayerResiduals, ANetworkRowPutsTheLayerRowsThatTimeAllOfItInContext) {
+  const DeviceSpec spec = ParseDeviceSpec(ConfigNode::LoadString(kRooflineYaml, "fixture.yaml"));
+  constexpr double kInNetwork = 1.2;
+  std::vector<Layer> layers;
+  std::vector<Measurement> rows;
+  double sum_us = 0;
+  for (const auto& unit : Units(16, 8)) {
+    layers.insert(layers.end(), unit.begin(), unit.end());
+    Measurement row;
+    row.net = "n";
+    row.kind = unit[0].op == LayerOp::kAdd ? "add" : "conv";
+    row.shape = unit[0];
+    row.batch_norm = unit.size() > 1;
+    row.relu = unit.size() > 2;
+    const DeviceCost alone = RooflineCost(spec, "fixture", MeasurementNetwork(row), CostOptions{});
+    ASSERT_TRUE(alone.ok) << alone.error;
+    row.median_us = row.min_us = alone.latency_ms * 1e3;
+    sum_us += row.median_us;
+    rows.push_back(row);
+  }
+  const std::map<std::string, NetworkSpec> nets = {{"n", Net(layers, "n")}};
+  Measurement network = rows[0];
+  network.kind = "net";
+  network.median_us = network.min_us = kInNetwork * sum_us;
+  const DeviceCost raw = RooflineCost(spec, "fixture", nets.at("n"), CostOptions{});
+  ASSERT_TRUE(raw.ok) << raw.error;
+  auto predicted_ms = [&](std::vector<Measurement> fitted_rows) {
+    const LayerResiduals residuals =
+        FitResiduals(spec, fitted_rows, nets, TimingStatistic::kMedian, 3);
+    return RooflineCost(spec, "fixture", nets.at("n"), CostOptions{}, &residuals).latency_ms;
+  };
+  std::vector<Measurement> with_network = rows;
+  with_network.push_back(network);
+  EXPECT_NEAR(predicted_ms(with_network), kInNetwork * raw.latency_ms, 1e-9 * raw.latency_ms);
+  // Not a unit short of the network, nor against the network run in another mode.
+  std::vector<Measurement> partial(rows.begin(), rows.end() - 1);
+  partial.push_back(network);
+  EXPECT_NEAR(predicted_ms(partial), raw.latency_ms, 1e-9 * raw.latency_ms);
+  with_network.back().mode = "eager";
+  EXPECT_NEAR(predicted_ms(with_network), raw.latency_ms, 1e-9 * raw.latency_ms);
+}
+
 // Conversions measured at 2x the roofline's: a network's conversions of like tensors cost
 // exactly 2x, while its layers, which no row measured, keep the roofline's time.
 TEST(LayerResiduals, ConvertRowsCorrectTheConversionsOfANetworkAndNothingElse) {
@@ -216,7 +263,7 @@ TEST(LayerResiduals, ConvertRowsCorrectTheConversionsOfANetworkAndNothingElse) {
       rows.push_back(row);
     }
   }
-  const LayerResiduals residuals = FitResiduals(spec, rows, TimingStatistic::kMin, 3);
+  const LayerResiduals residuals = FitResiduals(spec, rows, {}, TimingStatistic::kMin, 3);
   EXPECT_EQ(residuals.size(), rows.size());
 
   Layer conv = Conv(16, 16, 1, 8);
