@@ -65,7 +65,9 @@ int Main(int argc, char** argv) {
       const size_t end = std::min(specs.size(), first + static_cast<size_t>(config.batch));
       arena.execute([&] {
         tbb::parallel_for(first, end, [&](size_t i) {
-          const EvalResult result = evaluator->Evaluate(specs[i]);
+          // Isolated, as a run's evaluations are.
+          const EvalResult result =
+              tbb::this_task_arena::isolate([&] { return evaluator->Evaluate(specs[i]); });
           accuracies[i] = result.ok() ? result.accuracy : -1;
         });
       });
