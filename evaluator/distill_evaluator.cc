@@ -250,9 +250,9 @@ class DistillEvaluator : public Evaluator {
       Log("teacher: saved to " + path);
     }
     // The test accuracy too: the front's test accuracies are judged against it.
-    teacher_info_ = {DenseFloat(context.space.largest), 100 * Accuracy(*teacher_, splits_.final_test())};
+    teacher_info_ = Teacher{DenseFloat(context.space.largest), 100 * Accuracy(*teacher_, splits_.final_test())};
     Log("teacher: validation accuracy " + Percent(Accuracy(*teacher_, validation_)) +
-        ", test accuracy " + Percent(teacher_info_.test_accuracy / 100));
+        ", test accuracy " + Percent(teacher_info_->test_accuracy / 100));
   }
 
   void PrepareSupernet(const EvaluatorContext& context) {
@@ -416,7 +416,7 @@ class DistillEvaluator : public Evaluator {
   Dataset train_, validation_;
   Supernet supernet_;
   std::unique_ptr<Sequential> teacher_;
-  Teacher teacher_info_;  // its layers and test accuracy, for judging the front
+  std::optional<Teacher> teacher_info_;  // once prepared: for judging the front
   std::string teacher_key_;
   ImageMatrix teacher_logits_;  // of every training image, in order
 };
