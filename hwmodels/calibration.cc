@@ -11,6 +11,7 @@
 #include <tbb/task_arena.h>
 
 #include "core/errors.h"
+#include "hwmodels/dtype.h"
 #include "hwmodels/roofline.h"
 
 namespace hwnas {
@@ -316,6 +317,9 @@ LayerResiduals FitResiduals(const DeviceSpec& fitted, const std::vector<Measurem
       }
       continue;
     }
+    // An add at an integer width reads two tensors stored at it, which a network of the add
+    // alone cannot give: its efficiency comes from the networks, not a residual of its own.
+    if (row.kind == "add" && ParseDtype(row.dtype)->policy.a_bits <= 8) continue;
     const MeasuredNetwork layer = PairMeasurements({row}, {}, timing)[0];
     // The layer's unit: a conversion into its width ahead of it is a unit of its own.
     std::vector<UnitCost> units = RooflineUnits(fitted, layer.spec, layer.options);

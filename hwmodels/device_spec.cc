@@ -167,6 +167,7 @@ DeviceSpec ParseDeviceSpec(const ConfigNode& config) {
   spec.prunes_unused_ops = config.Bool("prunes_unused_ops", false);
   spec.batch1_kernels = config.Bool("batch1_kernels", false);
   spec.converts_through_float = config.Bool("converts_through_float", false);
+  spec.integer_adds = config.Bool("integer_adds", false);
 
   if (config.Has("efficiency")) {
     const ConfigNode efficiency = config.Child("efficiency");
@@ -249,6 +250,7 @@ std::string DeviceSpecYaml(const DeviceSpec& spec) {
   if (spec.prunes_unused_ops) out << "prunes_unused_ops: true\n";
   if (spec.batch1_kernels) out << "batch1_kernels: true\n";
   if (spec.converts_through_float) out << "converts_through_float: true\n";
+  if (spec.integer_adds) out << "integer_adds: true\n";
   if (!spec.efficiency.empty()) {
     out << "efficiency:\n";
     for (const auto& [key, e] : spec.efficiency) {

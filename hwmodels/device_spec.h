@@ -80,6 +80,10 @@ struct DeviceSpec {
   // passes, as hwnas's host runtime does, instead of one direct reorder.
   bool converts_through_float = false;
 
+  // The runtime adds two tensors stored at the same integer width at that width (oneDNN's
+  // binary add, TFLite's quantized add) instead of dequantizing both to the float format.
+  bool integer_adds = false;
+
   // "kind", "kind/precision" or "kind/precision@b1" -> efficiency; "default" covers the rest.
   std::map<std::string, Efficiency> efficiency;
 

@@ -524,7 +524,14 @@ DeviceCost StepwiseCost(const DeviceSpec& device, const std::string& device_name
     const Step& step = steps[s];
     const size_t lead = LeadLayer(layers, step);
     const Layer& lead_layer = layers[lead].second;
-    const Precision precision = ResolvePrecision(device, lead_layer, options);
+    Precision precision = ResolvePrecision(device, lead_layer, options);
+    if (device.integer_adds && lead_layer.op == LayerOp::kAdd && stored.key.starts_with("int")) {
+      // Both inputs at the same integer width: added at it, with no conversion on either side.
+      const auto saved = saved_width.find(lead_layer.residual_from);
+      if (saved != saved_width.end() && saved->second.key == stored.key) {
+        precision = {stored.key, stored.key, 0, stored.bytes, ""};
+      }
+    }
     if (!precision.error.empty()) {
       DeviceCost cost;
       cost.error = device_name + ": layer " + std::to_string(layers[lead].first) + " (" +
@@ -673,8 +680,8 @@ std::unique_ptr<DeviceModel> MakeRooflineDeviceModel(const ConfigNode& config, D
   const bool calibrated = config.String("kind") == "calibrated";
   config.ExpectKeys({"name", "description", "kind", "sources", "compute", "memory", "overhead_us",
                      "eager_overhead_us", "sparse", "energy", "fuses", "prunes_unused_ops",
-                     "batch1_kernels", "converts_through_float", "efficiency", "calibration",
-                     "residuals"});
+                     "batch1_kernels", "converts_through_float", "integer_adds", "efficiency",
+                     "calibration", "residuals"});
   if (calibrated && !config.Has("calibration")) {
     config.Fail("a calibrated device records what it was fitted on under 'calibration:'");
   }

@@ -189,6 +189,7 @@ struct HostNetwork::Impl {
   std::vector<std::unique_ptr<Module>> modules;
   std::vector<std::unique_ptr<OneDnnWeightLayer>> onednn_layers;
   std::vector<std::unique_ptr<ActivationReorder>> reorders;
+  std::vector<std::unique_ptr<Int8Add>> int8_adds;
   Tensor input;
 
   void Save(State& state, size_t i) {
@@ -427,6 +428,11 @@ class HostNetwork::Planner {
 
   void AddResidualAdd(size_t index) {
     HWNAS_CHECK(!saved_where_.empty());
+    if (where_.precision == HostPrecision::kInt8 &&
+        saved_where_.back().precision == HostPrecision::kInt8) {
+      AddInt8ResidualAdd(index);
+      return;
+    }
     if (!saved_where_.back().is_float()) ToFloat(static_cast<int>(index), true);
     if (!where_.is_float()) ToFloat(static_cast<int>(index), false);
     calibration_.values += saved_calibration_.back().values;
@@ -436,6 +442,28 @@ class HostNetwork::Planner {
       s.current.values += s.saved.back().values;
       s.saved.pop_back();
     });
+  }
+
+  // Both inputs int8: added at int8, the sum quantized by its range over the calibration pass.
+  void AddInt8ResidualAdd(size_t index) {
+    const Where saved = saved_where_.back();
+    calibration_.values += saved_calibration_.back().values;
+    saved_calibration_.pop_back();
+    saved_where_.pop_back();
+    Where out;
+    out.precision = HostPrecision::kInt8;
+    out.int8 = FormatOf(calibration_, where_.int8.is_unsigned && saved.int8.is_unsigned);
+    auto add = std::make_unique<Int8Add>(where_.memory, where_.int8, saved.memory, saved.int8,
+                                         out.int8);
+    Int8Add* run = add.get();
+    Push({static_cast<int>(index), 1, "add", HostPrecision::kInt8, add->implementation()},
+         [run](State& s) {
+           run->Execute();
+           s.saved.pop_back();
+         });
+    out.memory = add->output();
+    where_ = out;
+    impl_.int8_adds.push_back(std::move(add));
   }
 
   HostNetwork::Impl& impl_;

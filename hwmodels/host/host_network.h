@@ -5,8 +5,9 @@
 // that input, as post-training quantization calibrates them.
 //
 // Steps: a conv or linear layer with the batch norm and ReLU right after it is one step (oneDNN
-// fuses them into the int8 kernel; the nn engine runs the three modules in turn). Adds and
-// global pooling run in fp32 in the nn engine; an int8 tensor is dequantized before them.
+// fuses them into the int8 kernel; the nn engine runs the three modules in turn). An add of two
+// int8 tensors runs at int8 in oneDNN; other adds and global pooling run in fp32 in the nn
+// engine, an int8 or bf16 tensor dequantized before them.
 #pragma once
 
 #include <functional>

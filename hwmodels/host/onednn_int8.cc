@@ -72,4 +72,29 @@ Int8WeightLayer::Int8WeightLayer(const Layer& layer, int batch, const FoldedWeig
   Adopt(made, user_weights, bias_desc, bias);
 }
 
+Int8Add::Int8Add(const dnnl::memory& a, QuantizedFormat a_format, const dnnl::memory& b,
+                 QuantizedFormat b_format, QuantizedFormat out)
+    : a_(a), b_(b) {
+  const dnnl::memory::dims dims = a.get_desc().dims();
+  HWNAS_CHECK(b.get_desc().dims() == dims);
+  // oneDNN 2.x scales the integer inputs, then rounds and saturates the sum into dst: each
+  // input's scale over the output's puts the sum in the output's units.
+  dnnl::primitive_attr attr;
+  attr.set_scales(DNNL_ARG_SRC_0, 0, {a_format.scale / out.scale});
+  attr.set_scales(DNNL_ARG_SRC_1, 0, {b_format.scale / out.scale});
+  const dnnl::memory::desc dst_desc(dims, out.type(), LowPrecisionTag(dims));
+  const dnnl::binary::primitive_desc pd(
+      dnnl::binary::desc(dnnl::algorithm::binary_add, a.get_desc(), b.get_desc(), dst_desc), attr,
+      CpuEngine());
+  primitive_ = dnnl::binary(pd);
+  implementation_ = pd.impl_info_str();
+  output_ = dnnl::memory(dst_desc, CpuEngine());
+}
+
+void Int8Add::Execute() {
+  primitive_.execute(CpuStream(),
+                     {{DNNL_ARG_SRC_0, a_}, {DNNL_ARG_SRC_1, b_}, {DNNL_ARG_DST, output_}});
+  CpuStream().wait();
+}
+
 }  // namespace hwnas

@@ -28,4 +28,21 @@ class Int8WeightLayer : public OneDnnWeightLayer {
                   QuantizedFormat in, QuantizedFormat out);
 };
 
+// A residual add of two int8 tensors of the same shape into a third (oneDNN binary add with a
+// scale per input), as int8 runtimes keep a block's output at int8 through its skip connection.
+class Int8Add {
+ public:
+  // The inputs' bytes are bound here and read at every Execute.
+  Int8Add(const dnnl::memory& a, QuantizedFormat a_format, const dnnl::memory& b,
+          QuantizedFormat b_format, QuantizedFormat out);
+  const dnnl::memory& output() const { return output_; }
+  const std::string& implementation() const { return implementation_; }
+  void Execute();
+
+ private:
+  dnnl::primitive primitive_;
+  dnnl::memory a_, b_, output_;
+  std::string implementation_;
+};
+
 }  // namespace hwnas

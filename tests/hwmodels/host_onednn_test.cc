@@ -91,6 +91,40 @@ TEST(HostInt8, MixedNetworkWithResidualAndLinearMatchesFloat) {
   EXPECT_EQ(kinds, want);
 }
 
+// A block all at int8 keeps its skip connection at int8: the add reads both int8 tensors (u8
+// after the stem's ReLU, s8 out of the projection) with no conversion around it.
+TEST(HostInt8, ResidualBlockAllAtInt8AddsAtInt8AndMatchesFloat) {
+  auto spec = [](bool quantized) {
+    const LayerPolicy q = quantized ? Int8() : LayerPolicy{};
+    NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, q);
+    const int first = static_cast<int>(s.layers.size());
+    for (const auto& l : ConvSpec(16, 32, 1, 1, 1, 12, true, q).layers) s.layers.push_back(l);
+    for (const auto& l : ConvSpec(32, 32, 3, 1, 32, 12, true, q).layers) s.layers.push_back(l);
+    for (const auto& l : ConvSpec(32, 16, 1, 1, 1, 12, false, q).layers) s.layers.push_back(l);
+    Layer add{LayerOp::kAdd, 16, 16, 1, 1, 1, 0, 12, {}};
+    add.residual_from = first;
+    s.layers.push_back(add);
+    s.layers.push_back({LayerOp::kGlobalAvgPool, 16, 16, 12, 1, 1, 0, 12, {}});
+    s.layers.push_back({LayerOp::kLinear, 16, 10, 1, 1, 1, 0, 1, q});
+    s.classes = 10;
+    return s;
+  };
+  EXPECT_LT(RelativeError(spec(false), spec(true), 3), 0.05);
+  HostNetwork network(spec(true), 1, 0);
+  std::vector<std::string> kinds;
+  for (const auto& step : network.steps()) {
+    kinds.push_back(step.kind + ":" + std::string(HostPrecisionName(step.precision)));
+  }
+  const std::vector<std::string> want = {
+      "quantize:int8", "conv:int8",  "conv:int8",      "conv:int8",
+      "conv:int8",     "add:int8",   "dequantize:int8", "gap:fp32",
+      "quantize:int8", "linear:int8", "dequantize:int8"};
+  EXPECT_EQ(kinds, want);
+  // The add timed alone and inside passes runs on what the pass gives it.
+  EXPECT_GT(network.TimeStep(5, {.warmups = 1, .reps = 3}).min_us, 0.0);
+  EXPECT_EQ(network.TimeStepsInPass({.warmups = 1, .reps = 3}).size(), want.size());
+}
+
 TEST(HostInt8, RefusesWhatHasNoKernelHereNamingTheLayer) {
   Layer conv{LayerOp::kConv, 8, 8, 3, 1, 1, 1, 8, {}};
   conv.policy.float_format = FloatFormat::kFp16;

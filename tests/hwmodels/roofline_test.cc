@@ -410,6 +410,17 @@ TEST_F(RooflineTest, ConversionsFollowEveryWidthChangeAndAddsConvertTheirSavedIn
   EXPECT_EQ(conversions(through_float),
             (std::vector<std::string>{"0:fp32->int8", "3:int8->fp32", "3:int8->fp32",
                                       "4:fp32->int8", "5:int8->fp32", "5:fp32->fp16"}));
+  // A runtime with integer adds keeps the block at int8 through its add.
+  FixtureDevice integer_adds;
+  integer_adds.extra = "integer_adds: true\n";
+  EXPECT_EQ(conversions(integer_adds),
+            (std::vector<std::string>{"0:fp32->int8", "5:int8->fp16"}));
+  const DeviceCost cost = CostOk(*Device(integer_adds), spec);
+  const auto add_step = std::find_if(cost.layers.begin(), cost.layers.end(),
+                                     [](const LayerCost& step) { return step.op == "add"; });
+  ASSERT_NE(add_step, cost.layers.end());
+  EXPECT_EQ(add_step->precision, "int8");
+  EXPECT_LT(cost.latency_ms, CostOk(*Device({}), spec).latency_ms);
 }
 
 // A block whose first layer is factorised keeps its input as the first factor read it: here
