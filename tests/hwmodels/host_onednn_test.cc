@@ -40,6 +40,15 @@ double RelativeError(const NetworkSpec& fp32, const NetworkSpec& int8, int batch
   return (want.values - got.values).abs().maxCoeff() / range;
 }
 
+// "kind@precision" of every step of the network.
+std::vector<std::string> StepsAndPrecisions(const HostNetwork& network) {
+  std::vector<std::string> steps;
+  for (const auto& step : network.steps()) {
+    steps.push_back(step.kind + "@" + std::string(HostPrecisionName(step.precision)));
+  }
+  return steps;
+}
+
 struct ConvCase {
   int cin, cout, k, stride, groups, size;
   bool relu;
@@ -64,21 +73,29 @@ INSTANTIATE_TEST_SUITE_P(Shapes, HostInt8Conv,
                                            ConvCase{16, 32, 3, 1, 4, 8, true},    // grouped
                                            ConvCase{3, 16, 7, 2, 1, 32, true}));  // stem
 
+// A 3x3 stem to 16 channels on 12x12, one residual block of `body`, global pooling and a
+// linear layer; stem and linear at `ends`.
+NetworkSpec ResidualNet(const std::vector<NetworkSpec>& body, LayerPolicy ends) {
+  NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, ends);
+  const int first = static_cast<int>(s.layers.size());
+  for (const auto& part : body) {
+    s.layers.insert(s.layers.end(), part.layers.begin(), part.layers.end());
+  }
+  Layer add{LayerOp::kAdd, 16, 16, 1, 1, 1, 0, 12, {}};
+  add.residual_from = first;
+  s.layers.push_back(add);
+  s.layers.push_back({LayerOp::kGlobalAvgPool, 16, 16, 12, 1, 1, 0, 12, {}});
+  s.layers.push_back({LayerOp::kLinear, 16, 10, 1, 1, 1, 0, 1, ends});
+  s.classes = 10;
+  return s;
+}
+
 TEST(HostInt8, MixedNetworkWithResidualAndLinearMatchesFloat) {
   // int8 stem, fp32 block body with an int8 projection, residual add, gap, int8 linear.
   auto spec = [](bool quantized) {
     const LayerPolicy q = quantized ? Int8() : LayerPolicy{};
-    NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, q);
-    const int first = static_cast<int>(s.layers.size());
-    for (const auto& l : ConvSpec(16, 16, 3, 1, 16, 12, true, {}).layers) s.layers.push_back(l);
-    for (const auto& l : ConvSpec(16, 16, 1, 1, 1, 12, false, q).layers) s.layers.push_back(l);
-    Layer add{LayerOp::kAdd, 16, 16, 1, 1, 1, 0, 12, {}};
-    add.residual_from = first;
-    s.layers.push_back(add);
-    s.layers.push_back({LayerOp::kGlobalAvgPool, 16, 16, 12, 1, 1, 0, 12, {}});
-    s.layers.push_back({LayerOp::kLinear, 16, 10, 1, 1, 1, 0, 1, q});
-    s.classes = 10;
-    return s;
+    return ResidualNet(
+        {ConvSpec(16, 16, 3, 1, 16, 12, true, {}), ConvSpec(16, 16, 1, 1, 1, 12, false, q)}, q);
   };
   EXPECT_LT(RelativeError(spec(false), spec(true), 3), 0.05);
   // The conversions are steps of their own: quantize before the stem, dequantize after it...
@@ -96,30 +113,18 @@ TEST(HostInt8, MixedNetworkWithResidualAndLinearMatchesFloat) {
 TEST(HostInt8, ResidualBlockAllAtInt8AddsAtInt8AndMatchesFloat) {
   auto spec = [](bool quantized) {
     const LayerPolicy q = quantized ? Int8() : LayerPolicy{};
-    NetworkSpec s = ConvSpec(3, 16, 3, 1, 1, 12, true, q);
-    const int first = static_cast<int>(s.layers.size());
-    for (const auto& l : ConvSpec(16, 32, 1, 1, 1, 12, true, q).layers) s.layers.push_back(l);
-    for (const auto& l : ConvSpec(32, 32, 3, 1, 32, 12, true, q).layers) s.layers.push_back(l);
-    for (const auto& l : ConvSpec(32, 16, 1, 1, 1, 12, false, q).layers) s.layers.push_back(l);
-    Layer add{LayerOp::kAdd, 16, 16, 1, 1, 1, 0, 12, {}};
-    add.residual_from = first;
-    s.layers.push_back(add);
-    s.layers.push_back({LayerOp::kGlobalAvgPool, 16, 16, 12, 1, 1, 0, 12, {}});
-    s.layers.push_back({LayerOp::kLinear, 16, 10, 1, 1, 1, 0, 1, q});
-    s.classes = 10;
-    return s;
+    return ResidualNet({ConvSpec(16, 32, 1, 1, 1, 12, true, q),
+                        ConvSpec(32, 32, 3, 1, 32, 12, true, q),
+                        ConvSpec(32, 16, 1, 1, 1, 12, false, q)},
+                       q);
   };
   EXPECT_LT(RelativeError(spec(false), spec(true), 3), 0.05);
   HostNetwork network(spec(true), 1, 0);
-  std::vector<std::string> kinds;
-  for (const auto& step : network.steps()) {
-    kinds.push_back(step.kind + ":" + std::string(HostPrecisionName(step.precision)));
-  }
   const std::vector<std::string> want = {
-      "quantize:int8", "conv:int8",  "conv:int8",      "conv:int8",
-      "conv:int8",     "add:int8",   "dequantize:int8", "gap:fp32",
-      "quantize:int8", "linear:int8", "dequantize:int8"};
-  EXPECT_EQ(kinds, want);
+      "quantize@int8", "conv@int8",   "conv@int8",       "conv@int8",
+      "conv@int8",     "add@int8",    "dequantize@int8", "gap@fp32",
+      "quantize@int8", "linear@int8", "dequantize@int8"};
+  EXPECT_EQ(StepsAndPrecisions(network), want);
   // The add timed alone and inside passes runs on what the pass gives it.
   EXPECT_GT(network.TimeStep(5, {.warmups = 1, .reps = 3}).min_us, 0.0);
   EXPECT_EQ(network.TimeStepsInPass({.warmups = 1, .reps = 3}).size(), want.size());
@@ -203,10 +208,7 @@ TEST(HostBf16, NetworkOfAllThreePrecisionsMatchesFloat) {
   EXPECT_LT(RelativeError(spec(false), spec(true), 2), 0.05);
   // Consecutive bf16 layers hand over in bf16; conversions only where the precision changes.
   HostNetwork network(spec(true), 1, 0);
-  std::vector<std::string> precisions;
-  for (const auto& step : network.steps()) {
-    precisions.push_back(step.kind + "@" + std::string(HostPrecisionName(step.precision)));
-  }
+  const std::vector<std::string> precisions = StepsAndPrecisions(network);
   const std::vector<std::string> want = {
       "quantize@bf16", "conv@bf16", "conv@bf16",     "dequantize@bf16", "quantize@int8",
       "conv@int8",     "dequantize@int8", "conv@fp32", "gap@fp32",      "quantize@bf16",
